@@ -1,0 +1,3 @@
+from gitstore.cli import main
+
+raise SystemExit(main())

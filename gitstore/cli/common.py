@@ -1,0 +1,91 @@
+"""What every command shares: the app, global options, opening the store, output and errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+
+from gitstore.errors import GitStoreError, UsageError
+
+app = typer.Typer(
+    name="gitstore",
+    help="Planning data (roadmap, tasks, notifications) as plain files in git, safe under "
+    "concurrent editing.\n\nExit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, "
+    "4 version conflict, 5 not a store.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Machine-readable output (and errors) on stdout.")
+]
+
+
+@dataclass
+class State:
+    root: str = "."
+    json: bool = False
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    directory: Annotated[
+        str, typer.Option("-C", help="Run as if started in this folder.", metavar="PATH")
+    ] = ".",
+    json_out: JsonFlag = False,
+) -> None:
+    ctx.obj = State(root=directory, json=json_out)
+
+
+def state(ctx: typer.Context, json_out: bool = False) -> State:
+    current: State = ctx.obj or State()
+    if json_out:
+        current.json = True
+    return current
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2) + "\n")
+
+
+@contextmanager
+def handled(st: State) -> Iterator[None]:
+    """Turn a gitstore error into one line (or a JSON error object) and its exit code."""
+    try:
+        yield
+    except GitStoreError as err:
+        if st.json:
+            emit_json({"error": {"code": err.code, "message": err.message, "path": err.path}})
+        else:
+            print(f"gitstore: {err}", file=sys.stderr)
+        raise typer.Exit(err.exit_code) from None
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"expected KEY=VALUE, got {pair!r}")
+        out[key.strip()] = value
+    return out

@@ -1,0 +1,223 @@
+"""Record commands: add, get, set, rm, list, edit."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gitstore.cli.common import JsonFlag, app, emit_json, handled, parse_assignments, state
+from gitstore.errors import GitStoreError, UsageError
+
+Assignments = Annotated[list[str] | None, typer.Argument(metavar="KEY=VALUE...", show_default=False)]
+IfVersion = Annotated[
+    int | None,
+    typer.Option("--if-version", metavar="N", help="Fail with exit 4 unless the record is at version N."),
+]
+
+
+def _open(root: str) -> Any:
+    from gitstore.store import Store
+
+    return Store.open(root)
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    collection: Annotated[str, typer.Argument(help="Collection, e.g. tasks.")],
+    args: Assignments = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Create a record; without an ID the next free one is picked.
+
+    Example: gitstore add tasks title="Fix the loop" status=doing
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        items = list(args or [])
+        record_id = items.pop(0) if items and "=" not in items[0] else None
+        store = _open(st.root)
+        fields = store.collection(collection).coerce(parse_assignments(items))
+        rec = store.add(collection, fields, record_id)
+        if st.json:
+            emit_json(rec)
+        else:
+            print(f"{collection}/{rec['id']} created (version {rec['version']})")
+
+
+@app.command()
+def get(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="ID", help="ID or COLLECTION/ID.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Print one record (its file as written, or one JSON object).
+
+    Example: gitstore get T-42 --json
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        store = _open(st.root)
+        collection, record_id = store.resolve(name)
+        text, _ = store.read(collection, record_id)
+        rec = store.get(collection, record_id)
+        if st.json:
+            emit_json(rec)
+        else:
+            sys.stdout.write(text or "")
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="ID", help="ID or COLLECTION/ID.")],
+    args: Assignments = None,
+    unset: Annotated[
+        list[str] | None, typer.Option("--unset", metavar="KEY", help="Remove a field.")
+    ] = None,
+    if_version: IfVersion = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Change fields of a record (a locked read-modify-write; version +1).
+
+    Example: gitstore set T-42 status=done owner=alice --if-version 3
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        store = _open(st.root)
+        collection, record_id = store.resolve(name)
+        values = store.collection(collection).coerce(parse_assignments(list(args or [])))
+        if not values and not unset:
+            raise UsageError("nothing to set: give KEY=VALUE or --unset KEY")
+        with store.update(collection, record_id, expected_version=if_version) as rec:
+            rec.update(values)
+            for key in unset or []:
+                store.collection(collection).coerce({key: ""})  # refuses reserved keys
+                rec.pop(key, None)
+        if st.json:
+            emit_json(rec)
+        else:
+            print(f"{collection}/{record_id} version {rec['version']}")
+
+
+@app.command()
+def rm(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="ID", help="ID or COLLECTION/ID.")],
+    if_version: IfVersion = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Delete a record (writes a tombstone, so the delete merges; 'gitstore gc' removes it later).
+
+    Example: gitstore rm T-42
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        store = _open(st.root)
+        collection, record_id = store.resolve(name)
+        rec = store.delete(collection, record_id, expected_version=if_version)
+        if st.json:
+            emit_json(rec)
+        else:
+            print(f"{collection}/{record_id} deleted (version {rec['version']})")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    collection: Annotated[str, typer.Argument(help="Collection, e.g. tasks.")],
+    where: Annotated[
+        list[str] | None, typer.Option("--where", metavar="KEY=VALUE", help="Filter (repeatable).")
+    ] = None,
+    deleted: Annotated[bool, typer.Option("--deleted", help="Include tombstones.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """List records of a collection as a table (or a JSON array).
+
+    Example: gitstore list tasks --where status=doing
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        store = _open(st.root)
+        coll = store.collection(collection)
+        filters = {k: coll.field(k).coerce(v) for k, v in parse_assignments(where or []).items()}
+        records = store.list(collection, filters, include_deleted=deleted)
+        if st.json:
+            emit_json(records)
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        columns = ["id", *list(coll.fields)[:5], "version"]
+        table = Table(*columns, title=f"{collection} ({len(records)})")
+        for rec in records:
+            table.add_row(*(_cell(rec.get(c)) for c in columns))
+        Console().print(table)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    text = str(value)
+    return text.splitlines()[0] + " …" if "\n" in text else text
+
+
+@app.command()
+def edit(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="ID", help="ID or COLLECTION/ID.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Open a record in $EDITOR; the result is validated, then written atomically.
+
+    An invalid edit is never written: your text is kept in a rescue file whose path is printed.
+
+    Example: EDITOR=nano gitstore edit T-42
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        store = _open(st.root)
+        collection, record_id = store.resolve(name)
+        text, rec = store.read(collection, record_id)
+        if text is None or rec is None:
+            store.get(collection, record_id)  # raises NotFound
+            return
+        with tempfile.TemporaryDirectory(prefix="gitstore-edit-") as tmp:
+            copy = Path(tmp) / f"{record_id}.yaml"
+            copy.write_text(text, encoding="utf-8")
+            editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+            if subprocess.run([*shlex.split(editor), str(copy)], check=False).returncode != 0:
+                raise UsageError(f"editor {editor!r} failed; nothing was written")
+            edited = copy.read_bytes()
+        if edited.decode("utf-8", "replace") == text:
+            print(f"{collection}/{record_id}: no changes")
+            return
+        try:
+            from gitstore.record import decode
+
+            written = store.put_text(
+                collection, record_id, decode(edited, record_id), expected_version=rec["version"]
+            )
+        except GitStoreError as err:
+            err.message = f"{err.message} — your edit is kept in {_rescue(store, record_id, edited)}"
+            raise
+        print(f"{collection}/{record_id} version {written['version']}")
+
+
+def _rescue(store: Any, record_id: str, data: bytes) -> Path:
+    from gitstore import fs
+
+    folder = store.state / "rescue"
+    fs.ensure_dir(folder)
+    path = folder / f"{record_id}.{os.getpid()}.yaml"
+    fs.atomic_write(path, data)
+    return path

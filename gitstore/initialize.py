@@ -1,0 +1,104 @@
+"""``gitstore init``: the starter configuration, ignore rules, and a git repository if needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitstore import fs, gitio
+from gitstore.errors import GitStoreError
+from gitstore.schema import CONFIG_NAME
+
+STARTER_CONFIG = """\
+# gitstore configuration: what the store holds and how concurrent edits merge.
+# Docs: docs/configuration.md. Every record is records/<collection>/<id>.yaml.
+
+roadmap:
+  path: ROADMAP.md            # the roadmap file, relative to this folder
+
+collections:
+  tasks:
+    path: records/tasks
+    id_pattern: "T-[0-9]+"    # a regular expression every id must match in full
+    id_prefix: "T-"           # 'gitstore add tasks' without an id picks the next free T-<n>
+    extra: allow              # undeclared fields are kept (daemons add fields); 'reject' forbids
+    fields:
+      title:
+        type: str
+        required: true
+      status:
+        type: enum
+        values: [todo, doing, done, blocked]
+        default: todo
+        merge: lww            # lww: the later edit wins; flag: a conflict for a person
+      owner:
+        type: str
+      priority:
+        type: int
+      tags:
+        type: list
+        merge: union          # both sides' additions kept, both sides' removals applied
+      notes:
+        type: text
+        merge: text           # line-level three-way merge inside the text
+      due:
+        type: date
+
+  notifications:
+    path: records/notifications
+    id_pattern: "N-[0-9]+"
+    id_prefix: "N-"
+    fields:
+      message:
+        type: text
+        required: true
+      level:
+        type: enum
+        values: [info, question, warning, error]
+        default: info
+      status:
+        type: enum
+        values: [unread, read, dismissed]
+        default: unread
+      source:
+        type: str             # who wrote it: daemon, cli, ...
+      about:
+        type: str             # a task or priority id
+"""
+
+IGNORE_LINES = (".gitstore/", ".gitstore-tmp-*")
+
+
+def init_store(path: Path) -> list[str]:
+    """Create a store in ``path`` (idempotent); returns what was done, one line each."""
+    done = []
+    fs.ensure_dir(path)
+    if not gitio.is_repo(path):
+        gitio.init_repo(path)
+        done.append(f"initialised a git repository in {path}")
+    config = path / CONFIG_NAME
+    if config.exists():
+        done.append(f"kept the existing {CONFIG_NAME}")
+    else:
+        fs.atomic_write(config, STARTER_CONFIG.encode())
+        done.append(f"wrote {CONFIG_NAME} (collections: tasks, notifications)")
+    if _ensure_lines(path / ".gitignore", IGNORE_LINES):
+        done.append("added .gitstore/ and temp files to .gitignore")
+    fs.ensure_dir(path / ".gitstore")
+    return done
+
+
+def _ensure_lines(path: Path, lines: tuple[str, ...]) -> bool:
+    try:
+        text = fs.read_bytes(path).decode()
+    except FileNotFoundError:
+        text = ""
+    except UnicodeDecodeError:
+        raise GitStoreError("is not UTF-8 text; add the lines by hand", path) from None
+    present = set(text.splitlines())
+    missing = [line for line in lines if line not in present]
+    if not missing:
+        return False
+    if text and not text.endswith("\n"):
+        text += "\n"
+    fs.atomic_write(path, (text + "".join(f"{line}\n" for line in missing)).encode())
+    return True

@@ -1,0 +1,148 @@
+"""Cross-process locks: portalocker on persistent sidecar files under ``.gitstore/locks/``.
+
+Never on a record itself, whose inode ``os.replace`` swaps. The OS drops a lock when its process
+dies, so there are no stale locks. An exclusive holder writes ``pid``, start time and command into
+the lock file, so a waiter that times out can say who is in the way.
+
+Waiting is a real blocking ``flock`` (the kernel hands the lock over at once) bounded by a
+``SIGALRM`` timer; off the main thread, or when the program already uses ``SIGALRM``, it falls back
+to polling with a short, growing sleep (0.2 ms up to 10 ms), never portalocker's 0.25 s default.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import portalocker
+
+from gitstore.errors import LockTimeout
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class _Expired(Exception):
+    pass
+
+
+def _raise_expired(signum: int, frame: object) -> None:
+    raise _Expired
+
+
+def _holder_line() -> str:
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
+    return f"pid={os.getpid()} since={since} command={command[:200]}\n"
+
+
+class FileLock:
+    """One lock on one sidecar file; a context manager. Not reentrant: take it once per scope."""
+
+    def __init__(self, path: Path, *, shared: bool = False, timeout: float = DEFAULT_TIMEOUT):
+        self.path = path
+        self.shared = shared
+        self.timeout = timeout
+        self._fd: int | None = None
+
+    def __enter__(self) -> FileLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except FileNotFoundError:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        flags = portalocker.LockFlags.SHARED if self.shared else portalocker.LockFlags.EXCLUSIVE
+        try:
+            if not self._try(fd, flags):
+                self._wait(fd, flags)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        if not self.shared:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, _holder_line().encode(), 0)
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            if not self.shared:
+                os.ftruncate(fd, 0)
+            portalocker.unlock(fd)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _try(fd: int, flags: portalocker.LockFlags) -> bool:
+        try:
+            portalocker.lock(fd, flags | portalocker.LockFlags.NON_BLOCKING)
+        except portalocker.AlreadyLocked:
+            return False
+        except portalocker.LockException as err:
+            if isinstance(err.__cause__, BlockingIOError):
+                return False
+            raise
+        return True
+
+    def _wait(self, fd: int, flags: portalocker.LockFlags) -> None:
+        if self._can_use_alarm():
+            self._wait_blocking(fd, flags)
+        else:
+            self._wait_polling(fd, flags)
+
+    @staticmethod
+    def _can_use_alarm() -> bool:
+        return (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
+            and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+        )
+
+    def _wait_blocking(self, fd: int, flags: portalocker.LockFlags) -> None:
+        previous = signal.signal(signal.SIGALRM, _raise_expired)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, max(self.timeout, 0.001))
+            try:
+                portalocker.lock(fd, flags)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except _Expired:
+            raise self._timeout_error() from None
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+
+    def _wait_polling(self, fd: int, flags: portalocker.LockFlags) -> None:
+        deadline = time.monotonic() + self.timeout
+        pause = 0.0002
+        while not self._try(fd, flags):
+            if time.monotonic() >= deadline:
+                raise self._timeout_error()
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, 0.01)
+
+    def _timeout_error(self) -> LockTimeout:
+        try:
+            holder = self.path.read_text(errors="replace").strip()
+        except OSError:
+            holder = ""
+        who = f"held by {holder}" if holder else "held by other writers (shared)"
+        return LockTimeout(
+            f"lock not acquired within {self.timeout:g} s, {who}; retry, or stop that process",
+            self.path,
+        )

@@ -1,0 +1,321 @@
+"""The Store: records on disk, composed from locks, atomic writes, the record format and schema.
+
+Every write is a read-modify-write under the store lock (shared) and the record's lock
+(exclusive), bumps ``version`` and stamps ``last_modified``/``modified_by``. A transaction takes the
+store lock exclusively and commits through a journal (see :mod:`gitstore.transaction`). Reads take
+no lock: a record file is only ever replaced whole, so a reader sees the old or the new bytes.
+"""
+
+from __future__ import annotations
+
+import copy
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitstore import fs
+from gitstore.errors import NotAStore, NotFound, RecordError, UsageError, VersionConflict
+from gitstore.record import META, decode, dumps, loads, next_clock, rewrite, same
+from gitstore.schema import CONFIG_NAME, Collection, Config, check_record, load_config
+
+if TYPE_CHECKING:
+    from gitstore.lock import FileLock
+    from gitstore.roadmap_store import Roadmap
+    from gitstore.transaction import Transaction
+
+STATE_DIR = ".gitstore"
+JOURNAL = "journal.json"
+
+Record = dict[str, Any]
+
+
+def find_root(start: str | Path) -> Path:
+    here = Path(start).resolve()
+    if not here.is_dir():
+        raise NotAStore(f"no such directory: {start}")
+    for candidate in (here, *here.parents):
+        if (candidate / CONFIG_NAME).is_file():
+            return candidate
+    raise NotAStore(f"not a gitstore (no {CONFIG_NAME} here or above); run 'gitstore init'", here)
+
+
+class Store:
+    """A store rooted at the folder holding ``gitstore.yaml``. Safe to share across threads."""
+
+    def __init__(self, root: Path, config: Config, *, actor: str, lock_timeout: float = 10.0):
+        self.root = root
+        self.config = config
+        self.actor = actor
+        self.lock_timeout = lock_timeout
+        self.state = root / STATE_DIR
+
+    @classmethod
+    def open(
+        cls, path: str | Path = ".", *, actor: str | None = None, lock_timeout: float = 10.0
+    ) -> Store:
+        root = find_root(path)
+        actor = actor or os.environ.get("GITSTORE_USER") or getpass.getuser()
+        store = cls(root, load_config(root), actor=actor, lock_timeout=lock_timeout)
+        if store._needs_recovery():
+            store.recover()
+        return store
+
+    # ------------------------------------------------------------ paths and locks
+
+    def collection(self, name: str) -> Collection:
+        return self.config.collection(name)
+
+    def path_of(self, collection: str, record_id: str) -> Path:
+        coll = self.collection(collection)
+        return self.root / coll.path / f"{coll.check_id(record_id)}.yaml"
+
+    def data_dirs(self) -> list[Path]:
+        """Every folder a store write may leave a temp file in."""
+        dirs = [self.root, self.state]
+        dirs += [self.root / c.path for c in self.config.collections.values()]
+        dirs.append((self.root / self.config.roadmap_path).parent)
+        return list(dict.fromkeys(dirs))
+
+    def lock(self, name: str, *, shared: bool = False) -> FileLock:
+        from gitstore.lock import FileLock
+
+        return FileLock(self.state / "locks" / name, shared=shared, timeout=self.lock_timeout)
+
+    def _record_lock(self, collection: str, record_id: str) -> FileLock:
+        return self.lock(f"{collection}/{record_id}.lock")
+
+    @contextmanager
+    def writing(self, lock_name: str) -> Iterator[None]:
+        """Hold the store lock shared and ``lock_name`` exclusively (a single-file write)."""
+        while True:
+            with self.lock("store.lock", shared=True):
+                if not (self.state / JOURNAL).exists():
+                    with self.lock(lock_name):
+                        yield
+                    return
+            self.recover()  # a transaction crashed after its commit point: finish it first
+
+    # ------------------------------------------------------------ crash recovery
+
+    def _needs_recovery(self) -> bool:
+        return (self.state / JOURNAL).exists() or bool(fs.stray_temps(self.data_dirs()))
+
+    def recover(self) -> None:
+        """Finish a committed transaction, then sweep stray temp files (exclusive store lock)."""
+        from gitstore.transaction import replay
+
+        with self.lock("store.lock"):
+            replay(self)
+            for tmp in fs.stray_temps(self.data_dirs()):
+                fs.discard(tmp)
+
+    # ------------------------------------------------------------ reading
+
+    def read(self, collection: str, record_id: str) -> tuple[str | None, Record | None]:
+        """The record's text and data, or ``(None, None)`` when there is no file."""
+        path = self.path_of(collection, record_id)
+        try:
+            raw = fs.read_bytes(path)
+        except FileNotFoundError:
+            return None, None
+        text = decode(raw, path)
+        data = loads(text, path)
+        if data.get("id") != record_id:
+            raise RecordError(f"id is {data.get('id')!r} but the file name says {record_id!r}", path)
+        return text, data
+
+    def get(self, collection: str, record_id: str, *, include_deleted: bool = False) -> Record:
+        _, data = self.read(collection, record_id)
+        if data is None or (data.get("deleted") is True and not include_deleted):
+            raise NotFound(f"no record {record_id} in {collection}", self.path_of(collection, record_id))
+        return data
+
+    def ids(self, collection: str) -> list[str]:
+        folder = self.root / self.collection(collection).path
+        try:
+            with os.scandir(folder) as entries:
+                names = [e.name for e in entries if e.name.endswith(".yaml")]
+        except FileNotFoundError:
+            return []
+        return sorted(n[:-5] for n in names if not n.startswith(fs.TMP_PREFIX))
+
+    def list(
+        self,
+        collection: str,
+        where: dict[str, Any] | None = None,
+        *,
+        include_deleted: bool = False,
+    ) -> list[Record]:
+        records = []
+        for record_id in self.ids(collection):
+            _, data = self.read(collection, record_id)
+            if data is None or (data.get("deleted") is True and not include_deleted):
+                continue
+            if all(_matches(data.get(k), v) for k, v in (where or {}).items()):
+                records.append(data)
+        return records
+
+    def resolve(self, name: str) -> tuple[str, str]:
+        """``COLLECTION/ID`` or a bare ``ID`` that is unique in the store."""
+        if "/" in name:
+            collection, record_id = name.split("/", 1)
+            self.path_of(collection, record_id)
+            return collection, record_id
+        holders = [c for c in self.config.collections if self._has_file(c, name)]
+        if not holders:
+            import re
+
+            holders = [
+                c.name
+                for c in self.config.collections.values()
+                if re.fullmatch(c.id_pattern, name)
+            ]
+            if len(holders) != 1:
+                raise NotFound(f"no record {name!r} in any collection")
+        if len(holders) > 1:
+            choices = ", ".join(f"{c}/{name}" for c in holders)
+            raise UsageError(f"{name!r} is in several collections; say which: {choices}")
+        return holders[0], name
+
+    def _has_file(self, collection: str, record_id: str) -> bool:
+        try:
+            return self.path_of(collection, record_id).is_file()
+        except UsageError:
+            return False
+
+    # ------------------------------------------------------------ writing
+
+    def stamp(self, collection: str, old: Record | None, new: Record) -> Record:
+        """``new`` with fresh metadata and validated: what a write of it puts on disk."""
+        record_id = new.get("id")
+        stamped = {k: v for k, v in new.items() if k not in META}
+        out: Record = {
+            "id": record_id,
+            "version": (old or {}).get("version", 0) + 1,
+            "last_modified": next_clock((old or {}).get("last_modified")),
+            "modified_by": self.actor,
+        } | stamped
+        check_record(self.collection(collection), out, self.path_of(collection, str(record_id)))
+        return out
+
+    def render(self, old_text: str | None, old: Record | None, new: Record) -> bytes:
+        if old_text is None or old is None:
+            return dumps(new).encode()
+        return rewrite(old_text, old, new).encode()
+
+    def _write(self, collection: str, old_text: str | None, old: Record | None, new: Record) -> Record:
+        stamped = self.stamp(collection, old, new)
+        path = self.path_of(collection, stamped["id"])
+        fs.ensure_dir(path.parent)
+        fs.atomic_write(path, self.render(old_text, old, stamped))
+        return stamped
+
+    def put(self, collection: str, data: Record, *, expected_version: int | None = None) -> Record:
+        """Write ``data`` as the whole record (metadata is managed); returns what was written."""
+        record_id = self.collection(collection).check_id(data.get("id"))
+        with self.writing(f"{collection}/{record_id}.lock"):
+            old_text, old = self.read(collection, record_id)
+            _check_version(old, expected_version, self.path_of(collection, record_id))
+            return self._write(collection, old_text, old, dict(data))
+
+    @contextmanager
+    def update(
+        self,
+        collection: str,
+        record_id: str,
+        *,
+        create: bool = False,
+        expected_version: int | None = None,
+    ) -> Iterator[Record]:
+        """Locked read-modify-write: change the yielded dict; it is written when the block ends."""
+        path = self.path_of(collection, record_id)
+        with self.writing(f"{collection}/{record_id}.lock"):
+            old_text, old = self.read(collection, record_id)
+            if old is None and not create:
+                raise NotFound(f"no record {record_id} in {collection}", path)
+            _check_version(old, expected_version, path)
+            rec: Record = copy.deepcopy(old) if old is not None else {"id": record_id}
+            yield rec
+            if rec.get("id") != record_id:
+                raise UsageError(f"cannot change a record's id ({record_id} -> {rec.get('id')})")
+            if old is None or not same(rec, old):
+                written = self._write(collection, old_text, old, rec)
+                rec.clear()
+                rec.update(written)
+
+    def delete(
+        self, collection: str, record_id: str, *, expected_version: int | None = None
+    ) -> Record:
+        """Write a tombstone (``deleted: true``); ``gitstore gc`` removes old ones later."""
+        with self.writing(f"{collection}/{record_id}.lock"):
+            old_text, old = self.read(collection, record_id)
+            path = self.path_of(collection, record_id)
+            if old is None or old.get("deleted") is True:
+                raise NotFound(f"no record {record_id} in {collection}", path)
+            _check_version(old, expected_version, path)
+            return self._write(collection, old_text, old, old | {"deleted": True})
+
+    def put_text(
+        self, collection: str, record_id: str, text: str, *, expected_version: int | None = None
+    ) -> Record:
+        """Write a person's edited text as the record, keeping its formatting and comments."""
+        path = self.path_of(collection, record_id)
+        edited = loads(text, path)
+        if edited.get("id") != record_id:
+            raise RecordError(f"id must stay {record_id!r} (found {edited.get('id')!r})", path)
+        with self.writing(f"{collection}/{record_id}.lock"):
+            _, old = self.read(collection, record_id)
+            _check_version(old, expected_version, path)
+            if old is not None and same(edited, old):
+                return old
+            stamped = self.stamp(collection, old, edited)
+            fs.ensure_dir(path.parent)
+            fs.atomic_write(path, rewrite(text, edited, stamped).encode())
+            return stamped
+
+    def add(self, collection: str, fields: Record, record_id: str | None = None) -> Record:
+        """Create a record with the collection's defaults; picks the next free id if none given."""
+        coll = self.collection(collection)
+        defaults = {f.name: f.default for f in coll.fields.values() if f.default is not None}
+        values = defaults | fields
+        ordered = {k: values[k] for k in coll.fields if k in values} | values  # schema order
+        while True:
+            new_id = record_id or coll.next_id(set(self.ids(collection)))
+            try:
+                return self.put(collection, {"id": new_id} | ordered, expected_version=0)
+            except VersionConflict:
+                if record_id is not None:
+                    raise
+                # another writer took that id between our scan and our lock: take the next one
+
+    def transaction(self) -> Transaction:
+        from gitstore.transaction import Transaction
+
+        return Transaction(self)
+
+    def roadmap(self) -> Roadmap:
+        from gitstore.roadmap_store import Roadmap
+
+        return Roadmap(self)
+
+
+def _check_version(old: Record | None, expected: int | None, path: Path) -> None:
+    if expected is None:
+        return
+    actual = 0 if old is None else int(old.get("version", 0))
+    if actual != expected:
+        raise VersionConflict(
+            f"version is {actual}, expected {expected}: someone else changed it; re-read and retry",
+            path,
+            expected=expected,
+            actual=actual,
+        )
+
+
+def _matches(value: object, wanted: object) -> bool:
+    if isinstance(value, list) and not isinstance(wanted, list):
+        return wanted in value or str(wanted) in [str(v) for v in value]
+    return value == wanted or (isinstance(wanted, str) and str(value) == wanted)

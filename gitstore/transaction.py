@@ -1,0 +1,171 @@
+"""Multi-record transactions: all records written, or none, even across a crash.
+
+Under the exclusive store lock, every new file is first written durably as a temp file beside its
+target. Then the journal ``.gitstore/journal.json`` naming each (temp, target) pair is written
+atomically: that is the commit point. Then each temp is renamed onto its target and the journal is
+removed. After a crash, :func:`replay` (run by the next ``Store.open`` or writer) finishes the
+renames when the journal exists, and the sweep removes the temps when it does not.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from gitstore import fs
+from gitstore.errors import NotFound, RecordError, UsageError, WriteError
+from gitstore.record import same
+
+if TYPE_CHECKING:
+    from gitstore.lock import FileLock
+    from gitstore.store import Record, Store
+
+_JOURNAL = "journal.json"
+
+
+class Transaction:
+    """``with store.transaction() as tx:`` — reads see the transaction's own writes."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._lock: FileLock | None = None
+        # (collection, id) -> (old text, old data, new data)
+        self._staged: dict[tuple[str, str], tuple[str | None, Record | None, Record]] = {}
+
+    def __enter__(self) -> Transaction:
+        self._lock = self.store.lock("store.lock")
+        self._lock.acquire()
+        try:
+            replay(self.store)
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if t is None:
+                self._commit()
+        finally:
+            assert self._lock is not None
+            self._lock.release()
+
+    # ------------------------------------------------------------ staging
+
+    def _current(self, collection: str, record_id: str) -> Record | None:
+        key = (collection, record_id)
+        if key in self._staged:
+            return self._staged[key][2]
+        return self.store.read(collection, record_id)[1]
+
+    def get(self, collection: str, record_id: str) -> Record:
+        data = self._current(collection, record_id)
+        if data is None or data.get("deleted") is True:
+            raise NotFound(f"no record {record_id} in {collection}")
+        return copy.deepcopy(data)
+
+    def _stage(self, collection: str, new: Record, expected_version: int | None = None) -> Record:
+        record_id = self.store.collection(collection).check_id(new.get("id"))
+        key = (collection, record_id)
+        if key in self._staged:
+            old_text, old, previous = self._staged[key]
+        else:
+            old_text, old = self.store.read(collection, record_id)
+            previous = old
+        from gitstore.store import _check_version
+
+        _check_version(previous, expected_version, self.store.path_of(collection, record_id))
+        stamped = self.store.stamp(collection, old, new)  # one version bump per transaction
+        self._staged[key] = (old_text, old, stamped)
+        return stamped
+
+    def put(self, collection: str, data: Record, *, expected_version: int | None = None) -> Record:
+        return self._stage(collection, dict(data), expected_version)
+
+    @contextmanager
+    def update(self, collection: str, record_id: str, *, create: bool = False) -> Iterator[Record]:
+        current = self._current(collection, record_id)
+        if current is None and not create:
+            raise NotFound(f"no record {record_id} in {collection}")
+        rec: Record = copy.deepcopy(current) if current is not None else {"id": record_id}
+        yield rec
+        if rec.get("id") != record_id:
+            raise UsageError(f"cannot change a record's id ({record_id} -> {rec.get('id')})")
+        if current is None or not same(rec, current):
+            self._stage(collection, rec)
+
+    def delete(self, collection: str, record_id: str) -> Record:
+        current = self._current(collection, record_id)
+        if current is None or current.get("deleted") is True:
+            raise NotFound(f"no record {record_id} in {collection}")
+        return self._stage(collection, current | {"deleted": True})
+
+    # ------------------------------------------------------------ commit
+
+    def _commit(self) -> None:
+        if not self._staged:
+            return
+        store = self.store
+        pending: list[tuple[Path, Path]] = []
+        try:
+            for (collection, record_id), (old_text, old, new) in self._staged.items():
+                target = store.path_of(collection, record_id)
+                fs.ensure_dir(target.parent)
+                pending.append((fs.write_temp(target, store.render(old_text, old, new)), target))
+            entries = [
+                {"temp": str(t.relative_to(store.root)), "target": str(p.relative_to(store.root))}
+                for t, p in pending
+            ]
+            fs.ensure_dir(store.state)
+            fs.atomic_write(store.state / _JOURNAL, json.dumps(entries, indent=1).encode())
+        except Exception as err:
+            for tmp, _ in pending:
+                fs.discard(tmp)
+            if isinstance(err, (WriteError, RecordError)):
+                raise
+            if isinstance(err, OSError):
+                raise WriteError(f"transaction not written: {err.strerror or err}", store.state) from err
+            raise
+        # Committed: from here on the journal makes the writes happen, even after a crash.
+        try:
+            _apply(store, entries)
+        except OSError as err:
+            raise WriteError(
+                f"transaction committed but not fully applied ({err.strerror or err}); "
+                "the next open finishes it",
+                store.state / _JOURNAL,
+            ) from err
+
+
+def _apply(store: Store, entries: list[dict[str, str]]) -> None:
+    for entry in entries:
+        temp, target = store.root / entry["temp"], store.root / entry["target"]
+        if temp.exists():
+            fs.replace(temp, target)
+    fs.remove(store.state / _JOURNAL)
+
+
+def replay(store: Store) -> None:
+    """Finish a committed transaction left by a crash. Caller holds the exclusive store lock."""
+    journal = store.state / _JOURNAL
+    try:
+        raw = fs.read_bytes(journal)
+    except FileNotFoundError:
+        return
+    try:
+        entries: list[dict[str, Any]] = json.loads(raw)
+        for entry in entries:
+            for key in ("temp", "target"):
+                part = Path(entry[key])
+                if part.is_absolute() or ".." in part.parts:
+                    raise ValueError(f"unsafe path {part}")
+    except (ValueError, KeyError, TypeError) as err:
+        raise RecordError(f"corrupt transaction journal ({err}); inspect and remove it", journal) from None
+    _apply(store, entries)
