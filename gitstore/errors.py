@@ -60,6 +60,12 @@ class WriteError(GitStoreError, OSError):
     code = "write_failed"
 
 
+class ReadError(GitStoreError, OSError):
+    """A file could not be read (an I/O error, not bad content)."""
+
+    code = "read_failed"
+
+
 class LockTimeout(GitStoreError, TimeoutError):
     exit_code = 3
     code = "lock_timeout"

@@ -16,7 +16,7 @@ import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from gitstore.errors import RecordError, WriteError
+from gitstore.errors import ReadError, RecordError, WriteError
 
 TMP_PREFIX = ".gitstore-tmp-"
 MAX_FILE_BYTES = 1 << 20
@@ -35,10 +35,12 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
     _step("read", path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
     except OSError as err:
         if err.errno == errno.ELOOP:
             raise RecordError("is a symlink; gitstore never follows links", path) from None
-        raise
+        raise ReadError(f"cannot read: {err.strerror or err}", path) from err
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -46,8 +48,11 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
         if st.st_size > limit:
             raise RecordError(f"is {st.st_size} bytes, over the {limit}-byte limit", path)
         chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
+        try:
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+        except OSError as err:
+            raise ReadError(f"cannot read: {err.strerror or err}", path) from err
         data = b"".join(chunks)
         if len(data) > limit:  # grew while we read it
             raise RecordError(f"is over the {limit}-byte limit", path)

@@ -160,9 +160,9 @@ def _quote(text: str) -> str:
             out.append("\\n")
         elif ch == "\t":
             out.append("\\t")
-        elif code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000 or code in (0xFEFF,):
+        elif code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000:
             out.append(f"\\u{code:04x}")
-        elif code in (0xFFFE, 0xFFFF):
+        elif code in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF):
             out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
@@ -198,9 +198,9 @@ def _scalar(value: object) -> str | None:
 
 def _block_text(value: str) -> str | None:
     """A literal block (``|``) for multi-line text, so diffs show changed lines only."""
-    if "\r" in value or not _PRINTABLE.fullmatch(value):
-        return None
     body = value.rstrip("\n")
+    if not body or not _PRINTABLE.fullmatch(value) or any(c in value for c in "\r\u2028\u2029"):
+        return None
     trailing = len(value) - len(body)
     chomp = "-" if trailing == 0 else ("" if trailing == 1 else "+")
     lines = body.split("\n")
@@ -218,7 +218,8 @@ def _value_lines(key: str, value: object) -> str | None:
     """``key: value`` as complete lines, or None when the fast path cannot write it."""
     if isinstance(value, str) and "\n" in value:
         block = _block_text(value)
-        return f"{key}: {block}" if block is not None else None
+        if block is not None:
+            return f"{key}: {block}"
     if isinstance(value, list):
         items = [_scalar(v) for v in value]
         if any(i is None or isinstance(v, (list, dict)) for i, v in zip(items, value, strict=True)):

@@ -1,0 +1,107 @@
+"""record.py: parsing, canonical dumping, surgical rewrites, the clock — with hypothesis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from gitstore.errors import RecordError
+from gitstore.record import RESERVED, dumps, loads, next_clock, parse_time, rewrite, same
+
+TRAPS = ["no", "yes", "No", "off", "null", "Null", "~", "", " ", "0o17", "017", "0x1f", "1e3",
+         "1_000", ".5", "-", "- x", ": ", "a: b", "#", "a #b", " lead", "trail ", "'q'", '"dq"',
+         "@at", "`tick", "%pct", "!tag", "&anchor", "*alias", "[x]", "{x}", "|", ">", "?",
+         "2026-01-01", "2026-01-01T00:00:00Z", "1.0", "true", "NaN", ".inf", "\ttab", "é", "😀",
+         "line1\nline2", "a\n", "\n", "a\n\n", " indented\nx", "x\n  y\n", "\r\n", "x\x85y",
+         "\u2028", "\ufeffbom", "\x00nul", "\x7f", "back\\slash"]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.dates(),
+    st.text(),
+    st.sampled_from(TRAPS),
+    st.text(alphabet=st.sampled_from("ab \n#:-\t'\""), max_size=20),
+)
+values = st.one_of(scalars, st.lists(scalars, max_size=5))
+keys = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True).filter(lambda k: k not in RESERVED)
+records = st.dictionaries(keys, values, max_size=8).map(
+    lambda d: {"id": "T-1", "version": 1, "last_modified": next_clock(), "modified_by": "x"} | d
+)
+
+
+@given(records)
+def test_dump_load_round_trip_keeps_values_and_types(rec: dict[str, object]) -> None:
+    text = dumps(rec)
+    back = loads(text)
+    assert same(back, rec), text
+    assert list(back) == list(rec)
+
+
+@given(records, records)
+def test_rewrite_keeps_comments_and_reads_back_exactly(old: dict[str, object], new: dict[str, object]) -> None:
+    base = dumps(old)
+    lines = base.splitlines(keepends=True)
+    commented = "# header comment\n" + "".join(f"{line}" for line in lines) + "# footer\n"
+    old_loaded = loads(commented)
+    text = rewrite(commented, old_loaded, new)
+    assert same(loads(text), new), text
+    assert "# header comment" in text
+
+
+def test_rewrite_changes_only_the_changed_lines() -> None:
+    text = (
+        "# Owned by the planning team\nid: T-1\nversion: 3\nlast_modified: 2026-11-22T09:41:07.123456Z\n"
+        "modified_by: alice\ntitle: Fix notification loop   # keep this\nstatus: doing\n"
+        "tags: [daemon, p0]\nnotes: |\n  Multi-line text\n  stays a block.\n"
+    )
+    old = loads(text)
+    new = old | {"status": "done", "version": 4}
+    out = rewrite(text, old, new)
+    changed = [(a, b) for a, b in zip(text.splitlines(), out.splitlines(), strict=True) if a != b]
+    assert changed == [("version: 3", "version: 4"), ("status: doing", "status: done")]
+
+
+def test_timestamps_stay_text_and_clock_moves_forward() -> None:
+    ahead = "2999-01-01T00:00:00.000000Z"
+    assert next_clock(ahead) == "2999-01-01T00:00:00.000001Z"
+    assert parse_time(next_clock()) <= dt.datetime.now(dt.UTC)
+    rec = loads("id: T-1\nlast_modified: 2026-11-22T09:41:07.123456Z\n")
+    assert rec["last_modified"] == "2026-11-22T09:41:07.123456Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("a: &x [1]\nb: *x\n", "anchors"),
+        ("a: !!python/object:os.system x\n", "tags"),
+        ("a: {b: 1}\n", "flow mappings"),
+        ("a: 1\na: 2\n", "duplicate key"),
+        ("- 1\n", "not a mapping"),
+        ("", "empty"),
+        ("a: [\n", "invalid YAML"),
+        ("a: 1\n---\nb: 2\n", "invalid YAML"),
+    ],
+)
+def test_rejects(text: str, reason: str) -> None:
+    with pytest.raises(RecordError, match=reason):
+        loads(text, "x.yaml")
+
+
+def test_nan_compares_same() -> None:
+    assert same(math.nan, math.nan) and not same(1, True) and not same(1, 1.0)
+
+
+@given(st.text())
+def test_loads_never_raises_anything_but_record_error(text: str) -> None:
+    assume("\x00" not in text)
+    try:
+        loads(text)
+    except RecordError:
+        pass

@@ -1,0 +1,151 @@
+"""store.py and transaction.py: the API a daemon calls."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from gitstore import NotAStore, NotFound, RecordError, Store, UsageError, VersionConflict
+from gitstore import fs
+from gitstore.record import loads
+
+
+def test_put_get_update_delete_list(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "one", "status": "todo"}, expected_version=0)
+    with store.update("tasks", "T-1") as rec:
+        rec["status"] = "doing"
+    got = store.get("tasks", "T-1")
+    assert got["status"] == "doing" and got["version"] == 2 and got["modified_by"] == "tester"
+    store.add("tasks", {"title": "two", "tags": ["p0"]})
+    assert [r["id"] for r in store.list("tasks")] == ["T-1", "T-2"]
+    assert [r["id"] for r in store.list("tasks", where={"status": "doing"})] == ["T-1"]
+    assert [r["id"] for r in store.list("tasks", where={"tags": "p0"})] == ["T-2"]
+    store.delete("tasks", "T-1")
+    with pytest.raises(NotFound):
+        store.get("tasks", "T-1")
+    tomb = store.get("tasks", "T-1", include_deleted=True)
+    assert tomb["deleted"] is True and tomb["version"] == 3
+    assert [r["id"] for r in store.list("tasks")] == ["T-2"]
+
+
+def test_add_uses_defaults_and_next_free_id(store: Store) -> None:
+    store.put("tasks", {"id": "T-7", "title": "x"})
+    rec = store.add("tasks", {"title": "y"})
+    assert rec["id"] == "T-8" and rec["status"] == "todo"
+
+
+def test_update_without_change_does_not_write(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    with store.update("tasks", "T-1") as rec:
+        rec["title"] = "x"
+    assert store.get("tasks", "T-1")["version"] == 1
+
+
+def test_update_that_raises_writes_nothing(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    before = store.path_of("tasks", "T-1").read_bytes()
+    with pytest.raises(KeyError), store.update("tasks", "T-1") as rec:
+        rec["title"] = "changed"
+        raise KeyError("boom")
+    assert store.path_of("tasks", "T-1").read_bytes() == before
+
+
+def test_compare_and_swap(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "x"}, expected_version=0)
+    with pytest.raises(VersionConflict) as err:
+        store.put("tasks", {"id": "T-1", "title": "y"}, expected_version=0)
+    assert err.value.actual == 1 and err.value.exit_code == 4
+    store.put("tasks", {"id": "T-1", "title": "y"}, expected_version=1)
+    with pytest.raises(VersionConflict):
+        with store.update("tasks", "T-1", expected_version=1):
+            pass
+
+
+def test_schema_violations_are_refused(store: Store) -> None:
+    with pytest.raises(RecordError, match="title: required"):
+        store.put("tasks", {"id": "T-1"})
+    with pytest.raises(RecordError, match="not one of"):
+        store.put("tasks", {"id": "T-1", "title": "x", "status": "later"})
+    with pytest.raises(RecordError, match="priority"):
+        store.put("tasks", {"id": "T-1", "title": "x", "priority": "high"})
+    assert not store.path_of("tasks", "T-1").exists()
+
+
+@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "T-1/../../x", ".hidden", "", "T-\x00", "X-1"])
+def test_bad_ids_never_touch_disk(store: Store, bad: str) -> None:
+    with pytest.raises(UsageError):
+        store.put("tasks", {"id": bad, "title": "x"})
+
+
+def test_resolve(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    assert store.resolve("T-1") == ("tasks", "T-1")
+    assert store.resolve("tasks/T-1") == ("tasks", "T-1")
+    assert store.resolve("N-3") == ("notifications", "N-3")
+    with pytest.raises(NotFound):
+        store.resolve("Q-1")
+
+
+def test_not_a_store(tmp_path: Path) -> None:
+    with pytest.raises(NotAStore) as err:
+        Store.open(tmp_path)
+    assert err.value.exit_code == 5
+
+
+def test_mode_kept_on_update(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    path = store.path_of("tasks", "T-1")
+    path.chmod(0o644)
+    with store.update("tasks", "T-1") as rec:
+        rec["title"] = "y"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_comments_survive_updates(store: Store) -> None:
+    path = store.path_of("tasks", "T-1")
+    path.parent.mkdir(parents=True)
+    path.write_text("# keep me\nid: T-1\ntitle: x  # and me\nstatus: todo\n")
+    with store.update("tasks", "T-1") as rec:
+        rec["status"] = "done"
+    text = path.read_text()
+    assert "# keep me\n" in text and "title: x  # and me\n" in text and "status: done\n" in text
+    assert "version: 1\n" in text
+
+
+def test_transaction_all_or_nothing(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    with store.transaction() as tx:
+        with tx.update("tasks", "T-1") as rec:
+            rec["status"] = "done"
+        tx.put("tasks", {"id": "T-2", "title": "y"})
+        tx.put("notifications", {"id": "N-1", "message": "T-1 done", "about": "T-1"})
+        assert tx.get("tasks", "T-2")["title"] == "y"  # reads see the transaction's writes
+    assert store.get("tasks", "T-1")["status"] == "done"
+    assert store.get("notifications", "N-1")["about"] == "T-1"
+
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.put("tasks", {"id": "T-3", "title": "z"})
+        raise RuntimeError("abandon")
+    assert not store.path_of("tasks", "T-3").exists()
+
+    with pytest.raises(RecordError), store.transaction() as tx:
+        tx.put("tasks", {"id": "T-4", "title": "ok"})
+        tx.put("tasks", {"id": "T-5"})  # invalid: nothing of this transaction is written
+    assert not store.path_of("tasks", "T-4").exists()
+
+
+def test_open_replays_a_committed_journal_and_sweeps_temps(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "old"})
+    target = store.path_of("tasks", "T-1")
+    new = target.read_text().replace("title: old", "title: new")
+    tmp = fs.write_temp(target, new.encode())
+    journal = store.state / "journal.json"
+    journal.write_text(f'[{{"temp": "{tmp.relative_to(store.root)}", "target": "{target.relative_to(store.root)}"}}]')
+    stray = fs.write_temp(target, b"garbage")
+    Store.open(store.root)
+    assert loads(target.read_text())["title"] == "new"
+    assert not journal.exists() and not stray.exists() and not tmp.exists()
+    assert sorted(os.listdir(target.parent)) == ["T-1.yaml"]
