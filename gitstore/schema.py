@@ -143,16 +143,17 @@ class Collection:
             found += [f"{k}: unknown field (extra: reject)" for k in unknown]
         return found
 
-    def coerce(self, raw: dict[str, str]) -> dict[str, Any]:
-        """Typed values from ``KEY=VALUE`` strings; undeclared fields stay strings."""
+    def coerce(self, raw: dict[str, str], typed: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Typed values from ``KEY=VALUE`` strings (undeclared fields stay strings), plus values
+        that are typed already (``KEY:=json`` on the command line)."""
         from gitstore.record import RESERVED
 
-        for key in raw:
+        for key in [*raw, *(typed or {})]:
             if key in RESERVED:
                 raise UsageError(f"{key} is managed by gitstore and cannot be set")
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
                 raise UsageError(f"bad field name {key!r}")
-        return {k: self.field(k).coerce(v) for k, v in raw.items()}
+        return {k: self.field(k).coerce(v) for k, v in raw.items()} | dict(typed or {})
 
     def field(self, name: str) -> Field:
         return self.fields.get(name) or Field(name)

@@ -54,10 +54,14 @@ class Store:
 
     @classmethod
     def open(
-        cls, path: str | Path = ".", *, actor: str | None = None, lock_timeout: float = 10.0
+        cls, path: str | Path = ".", *, actor: str | None = None, lock_timeout: float | None = None
     ) -> Store:
+        """Open the store at or above ``path``. ``GITSTORE_USER`` and ``GITSTORE_LOCK_TIMEOUT``
+        (seconds) set the defaults for ``actor`` and ``lock_timeout`` (10 s)."""
         root = find_root(path)
         actor = actor or os.environ.get("GITSTORE_USER") or getpass.getuser()
+        if lock_timeout is None:
+            lock_timeout = float(os.environ.get("GITSTORE_LOCK_TIMEOUT") or 10.0)
         store = cls(root, load_config(root), actor=actor, lock_timeout=lock_timeout)
         if store._needs_recovery():
             store.recover()

@@ -81,11 +81,19 @@ def handled(st: State) -> Iterator[None]:
         raise typer.Exit(err.exit_code) from None
 
 
-def parse_assignments(pairs: list[str]) -> dict[str, str]:
-    out = {}
+def parse_assignments(pairs: list[str]) -> tuple[dict[str, str], dict[str, Any]]:
+    """``KEY=text`` (typed by the schema) and ``KEY:=json`` (a JSON value, for any field)."""
+    text: dict[str, str] = {}
+    typed: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise UsageError(f"expected KEY=VALUE, got {pair!r}")
-        out[key.strip()] = value
-    return out
+        if not sep or not key.rstrip(":"):
+            raise UsageError(f"expected KEY=VALUE or KEY:=JSON, got {pair!r}")
+        if key.endswith(":"):
+            try:
+                typed[key[:-1].strip()] = json.loads(value)
+            except ValueError:
+                raise UsageError(f"{key[:-1]}: {value!r} is not valid JSON") from None
+        else:
+            text[key.strip()] = value
+    return text, typed

@@ -15,7 +15,14 @@ import typer
 from gitstore.cli.common import JsonFlag, app, emit_json, handled, parse_assignments, state
 from gitstore.errors import GitStoreError, UsageError
 
-Assignments = Annotated[list[str] | None, typer.Argument(metavar="KEY=VALUE...", show_default=False)]
+Assignments = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="KEY=VALUE...",
+        show_default=False,
+        help="KEY=text (typed by the schema) or KEY:=json (e.g. count:=3, tags:='[\"a\"]').",
+    ),
+]
 IfVersion = Annotated[
     int | None,
     typer.Option("--if-version", metavar="N", help="Fail with exit 4 unless the record is at version N."),
@@ -44,7 +51,7 @@ def add(
         items = list(args or [])
         record_id = items.pop(0) if items and "=" not in items[0] else None
         store = _open(st.root)
-        fields = store.collection(collection).coerce(parse_assignments(items))
+        fields = store.collection(collection).coerce(*parse_assignments(items))
         rec = store.add(collection, fields, record_id)
         if st.json:
             emit_json(rec)
@@ -93,13 +100,13 @@ def set_(
     with handled(st):
         store = _open(st.root)
         collection, record_id = store.resolve(name)
-        values = store.collection(collection).coerce(parse_assignments(list(args or [])))
+        values = store.collection(collection).coerce(*parse_assignments(list(args or [])))
         if not values and not unset:
             raise UsageError("nothing to set: give KEY=VALUE or --unset KEY")
         with store.update(collection, record_id, expected_version=if_version) as rec:
             rec.update(values)
             for key in unset or []:
-                store.collection(collection).coerce({key: ""})  # refuses reserved keys
+                store.collection(collection).coerce({}, {key: None})  # refuses reserved keys
                 rec.pop(key, None)
         if st.json:
             emit_json(rec)
@@ -147,7 +154,7 @@ def list_(
     with handled(st):
         store = _open(st.root)
         coll = store.collection(collection)
-        filters = {k: coll.field(k).coerce(v) for k, v in parse_assignments(where or []).items()}
+        filters = coll.coerce(*parse_assignments(where or []))
         records = store.list(collection, filters, include_deleted=deleted)
         if st.json:
             emit_json(records)

@@ -1,0 +1,90 @@
+"""Real processes racing for real locks: no lost update, no torn read, compare-and-swap, timeouts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gitstore import Store
+from tests.conftest import gitstore
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def spawn(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.workers", *args],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def results(procs: list[subprocess.Popen[str]]) -> list[object]:
+    out = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=600)
+        assert proc.returncode == 0, stderr
+        out.append(json.loads(stdout.strip().splitlines()[-1]))
+    return out
+
+
+def test_no_lost_updates_16_processes(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "counter", "count": 0})
+    base = store.get("tasks", "T-1")["version"]
+    chains = results([spawn("increments", str(store.root), "250") for _ in range(16)])
+    rec = store.get("tasks", "T-1")
+    assert rec["count"] == 4000
+    assert rec["version"] == base + 4000
+    versions = sorted(v for chain in chains for v in chain)  # type: ignore[union-attr]
+    assert versions == list(range(base + 1, base + 4001))  # one unbroken chain, no duplicates
+    for chain in chains:
+        assert chain == sorted(chain)  # type: ignore[type-var]
+
+
+def test_no_lost_updates_through_the_cli(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "counter", "count": 0})
+    stats = results([spawn("cli_increments", str(store.root), "25") for _ in range(4)])
+    assert store.get("tasks", "T-1")["count"] == 100
+    assert store.get("tasks", "T-1")["version"] == 101
+    assert sum(s["done"] for s in stats) == 100  # type: ignore[index]
+
+
+def test_compare_and_swap_race_has_exactly_one_winner(store: Store, tmp_path: Path) -> None:
+    store.put("tasks", {"id": "T-1", "title": "start"})
+    for round_ in range(10):
+        version = store.get("tasks", "T-1")["version"]
+        flag = tmp_path / f"go-{round_}"
+        procs = [spawn("race_put", str(store.root), str(flag), str(version), f"p{i}") for i in range(2)]
+        flag.touch()
+        outcome = sorted(results(procs))  # type: ignore[type-var]
+        assert outcome == ["lost", "won"]
+        assert store.get("tasks", "T-1")["version"] == version + 1
+
+
+def test_readers_never_see_a_torn_record(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "big", "notes": "x\n"})
+    procs = [spawn("writer", str(store.root), "3", f"w{i}") for i in range(2)]
+    procs += [spawn("reader", str(store.root), "3") for _ in range(2)]
+    out = results(procs)
+    writes = sum(o for o in out[:2])  # type: ignore[misc]
+    reads = sum(o["reads"] for o in out[2:])  # type: ignore[index]
+    assert writes > 50 and reads > 100
+    assert sum(o["failures"] for o in out[2:]) == 0  # type: ignore[index]
+
+
+def test_lock_timeout_names_the_holder(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    holder = spawn("hold", str(store.root), "5")
+    assert holder.stdout is not None
+    assert json.loads(holder.stdout.readline()) == "holding"
+    res = gitstore("set", "T-1", "status=done", cwd=store.root, env={"GITSTORE_LOCK_TIMEOUT": "0.5"})
+    assert res.returncode == 3, res.stderr
+    assert f"pid={holder.pid}" in res.stderr and "workers" in res.stderr
+    assert res.stderr.count("\n") == 1
+    holder.kill()
+    holder.communicate()
+    # The OS dropped the dead holder's lock: no stale lock.
+    assert gitstore("set", "T-1", "status=done", cwd=store.root).returncode == 0
+    assert os.path.exists(store.state / "locks" / "tasks" / "T-1.lock")

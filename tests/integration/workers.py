@@ -1,0 +1,103 @@
+"""Worker processes for the concurrency tests: ``python -m tests.integration.workers KIND ROOT ...``.
+
+Each prints one JSON line with what it did, so the parent can check every acknowledged write.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gitstore import Store, VersionConflict
+
+
+def increments(root: str, n: int) -> None:
+    store = Store.open(root)
+    written = []
+    for _ in range(n):
+        with store.update("tasks", "T-1") as rec:
+            rec["count"] = rec.get("count", 0) + 1
+        written.append(rec["version"])
+    print(json.dumps(written))
+
+
+def cli_increments(root: str, n: int) -> None:
+    done = conflicts = 0
+    while done < n:
+        got = subprocess.run([sys.executable, "-m", "gitstore", "-C", root, "get", "T-1", "--json"],
+                             capture_output=True, text=True, check=True)
+        rec = json.loads(got.stdout)
+        res = subprocess.run(
+            [sys.executable, "-m", "gitstore", "-C", root, "set", "T-1",
+             f"count:={rec.get('count', 0) + 1}", "--if-version", str(rec["version"])],
+            capture_output=True, text=True,
+        )
+        if res.returncode == 0:
+            done += 1
+        elif res.returncode == 4:
+            conflicts += 1
+        else:
+            raise SystemExit(f"unexpected exit {res.returncode}: {res.stderr}")
+    print(json.dumps({"done": done, "conflicts": conflicts}))
+
+
+def race_put(root: str, start_flag: str, version: int, me: str) -> None:
+    store = Store.open(root)
+    while not Path(start_flag).exists():
+        time.sleep(0.0005)
+    try:
+        store.put("tasks", {"id": "T-1", "title": me}, expected_version=version)
+        print(json.dumps("won"))
+    except VersionConflict:
+        print(json.dumps("lost"))
+
+
+def writer(root: str, seconds: float, me: str) -> None:
+    store = Store.open(root)
+    end, n = time.monotonic() + seconds, 0
+    while time.monotonic() < end:
+        with store.update("tasks", "T-1") as rec:
+            n += 1
+            rec["notes"] = "\n".join(f"{me} line {i} of write {n}" for i in range(n % 200 + 1)) + "\n"
+    print(json.dumps(n))
+
+
+def reader(root: str, seconds: float) -> None:
+    from gitstore.errors import GitStoreError
+
+    store = Store.open(root)
+    end, reads, failures = time.monotonic() + seconds, 0, 0
+    while time.monotonic() < end:
+        try:
+            store.get("tasks", "T-1")
+            reads += 1
+        except GitStoreError:
+            failures += 1
+    print(json.dumps({"reads": reads, "failures": failures}))
+
+
+def hold(root: str, seconds: float) -> None:
+    store = Store.open(root)
+    with store.update("tasks", "T-1") as rec:
+        print(json.dumps("holding"), flush=True)
+        time.sleep(seconds)
+        rec["owner"] = "holder"
+
+
+if __name__ == "__main__":
+    kind, root, *rest = sys.argv[1:]
+    if kind == "increments":
+        increments(root, int(rest[0]))
+    elif kind == "cli_increments":
+        cli_increments(root, int(rest[0]))
+    elif kind == "race_put":
+        race_put(root, rest[0], int(rest[1]), rest[2])
+    elif kind == "writer":
+        writer(root, float(rest[0]), rest[1])
+    elif kind == "reader":
+        reader(root, float(rest[0]))
+    elif kind == "hold":
+        hold(root, float(rest[0]))

@@ -1,0 +1,105 @@
+"""The CLI end to end, as a person and as a daemon (--json) use it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitstore.record import loads
+from tests.conftest import git, gitstore
+
+
+def test_init_creates_a_store_and_a_repository(tmp_path: Path) -> None:
+    res = gitstore("init", "proj", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    root = tmp_path / "proj"
+    assert (root / "gitstore.yaml").is_file() and (root / ".git").is_dir()
+    assert ".gitstore/" in (root / ".gitignore").read_text()
+    again = gitstore("init", cwd=root)
+    assert again.returncode == 0 and "kept the existing" in again.stdout
+
+
+def test_record_lifecycle_json(store_dir: Path) -> None:
+    def run(*args: str) -> object:
+        res = gitstore(*args, "--json", cwd=store_dir)
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
+
+    created = run("add", "tasks", "title=Fix the loop", "tags=daemon,p0", "due=2026-12-01")
+    assert created["id"] == "T-1" and created["status"] == "todo"  # type: ignore[index]
+    assert created["tags"] == ["daemon", "p0"] and created["due"] == "2026-12-01"  # type: ignore[index]
+    updated = run("set", "T-1", "status=doing", "priority=2", "count:=3", "--if-version", "1")
+    assert updated["version"] == 2 and updated["priority"] == 2 and updated["count"] == 3  # type: ignore[index]
+    got = run("get", "tasks/T-1")
+    assert got == updated
+    run("add", "tasks", "title=Other", "status=done")
+    listed = run("list", "tasks", "--where", "status=doing")
+    assert [r["id"] for r in listed] == ["T-1"]  # type: ignore[union-attr,index]
+    unset = run("set", "T-1", "--unset", "priority")
+    assert "priority" not in unset  # type: ignore[operator]
+    run("rm", "T-1")
+    assert [r["id"] for r in run("list", "tasks")] == ["T-2"]  # type: ignore[union-attr,index]
+    assert [r["id"] for r in run("list", "tasks", "--deleted")] == ["T-1", "T-2"]  # type: ignore[union-attr,index]
+
+
+def test_human_output(store_dir: Path) -> None:
+    gitstore("add", "tasks", "title=Fix the loop", cwd=store_dir)
+    got = gitstore("get", "T-1", cwd=store_dir)
+    assert got.stdout.startswith("id: T-1\nversion: 1\n")
+    table = gitstore("list", "tasks", cwd=store_dir)
+    assert "Fix the loop" in table.stdout and "T-1" in table.stdout
+
+
+def test_global_options_before_the_command(store_dir: Path, tmp_path: Path) -> None:
+    gitstore("add", "tasks", "title=x", cwd=store_dir)
+    res = gitstore("-C", str(store_dir), "--json", "get", "T-1", cwd=tmp_path)
+    assert res.returncode == 0 and json.loads(res.stdout)["id"] == "T-1"
+
+
+def _editor(tmp_path: Path, code: str) -> dict[str, str]:
+    script = tmp_path / "editor.py"
+    script.write_text("import sys\np = sys.argv[1]\ntext = open(p).read()\n" + code)
+    return {"EDITOR": f"{sys.executable} {script}"}
+
+
+def test_edit_writes_valid_edit_keeping_comments(store_dir: Path, tmp_path: Path) -> None:
+    gitstore("add", "tasks", "title=x", cwd=store_dir)
+    env = _editor(tmp_path, "open(p, 'w').write(text.replace('status: todo', '# why\\nstatus: doing'))")
+    res = gitstore("edit", "T-1", cwd=store_dir, env=env)
+    assert res.returncode == 0, res.stderr
+    text = (store_dir / "records/tasks/T-1.yaml").read_text()
+    assert "# why\nstatus: doing\n" in text and loads(text)["version"] == 2
+
+
+def test_invalid_edit_is_never_written_and_is_rescued(store_dir: Path, tmp_path: Path) -> None:
+    gitstore("add", "tasks", "title=x", cwd=store_dir)
+    path = store_dir / "records/tasks/T-1.yaml"
+    before = path.read_bytes()
+    env = _editor(tmp_path, "open(p, 'w').write(text.replace('status: todo', 'status: [broken'))")
+    res = gitstore("edit", "T-1", cwd=store_dir, env=env)
+    assert res.returncode == 1
+    assert path.read_bytes() == before
+    rescue = Path(res.stderr.split("your edit is kept in ")[1].strip())
+    assert "status: [broken" in rescue.read_text()
+
+
+def test_unchanged_edit(store_dir: Path, tmp_path: Path) -> None:
+    gitstore("add", "tasks", "title=x", cwd=store_dir)
+    res = gitstore("edit", "T-1", cwd=store_dir, env=_editor(tmp_path, ""))
+    assert res.returncode == 0 and "no changes" in res.stdout
+
+
+@pytest.mark.parametrize("command", ["init", "add", "get", "set", "rm", "list", "edit"])
+def test_every_command_has_help_with_an_example(command: str, tmp_path: Path) -> None:
+    res = gitstore(command, "--help", cwd=tmp_path)
+    assert res.returncode == 0 and "Example:" in res.stdout
+
+
+def test_records_are_committable(store_dir: Path) -> None:
+    gitstore("add", "tasks", "title=x", cwd=store_dir)
+    git(store_dir, "add", "-A")
+    git(store_dir, "commit", "-qm", "x")
+    assert git(store_dir, "status", "--porcelain") == ""
