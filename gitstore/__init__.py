@@ -1,9 +1,9 @@
 """gitstore: planning data as plain text files in git, safe under concurrent editing.
 
-    from gitstore import Store
-    store = Store.open(".")
-    with store.update("tasks", "T-42") as rec:
-        rec["status"] = "done"
+from gitstore import Store
+store = Store.open(".")
+with store.update("tasks", "T-42") as rec:
+    rec["status"] = "done"
 """
 
 from gitstore.errors import (

@@ -9,6 +9,7 @@ bytes or the new bytes, never a mix; a stray temp file is swept later. Each step
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
@@ -125,7 +126,9 @@ def atomic_write(path: str | Path, data: bytes) -> None:
     except WriteError:
         raise
     except OSError as err:
-        raise WriteError(f"write failed: {err.strerror or err}; the file is unchanged", path) from err
+        raise WriteError(
+            f"write failed: {err.strerror or err}; the file is unchanged", path
+        ) from err
     try:
         fsync_dir(path.parent)
     except OSError as err:
@@ -154,10 +157,8 @@ def remove(path: str | Path) -> None:
 
 def discard(path: str | Path) -> None:
     """Best-effort removal of a temp file we created; never raises."""
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 def ensure_dir(directory: str | Path) -> None:

@@ -9,6 +9,7 @@ fast path cannot do is handed to ruamel.yaml's round-trip dumper instead.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import math
@@ -64,10 +65,8 @@ def next_clock(previous: object = None) -> str:
     """Hybrid logical clock: ``max(now, previous + 1µs)``, so an edit sorts after what it read."""
     now = dt.datetime.now(dt.UTC)
     if isinstance(previous, str):
-        try:
+        with contextlib.suppress(ValueError):
             now = max(now, parse_time(previous) + dt.timedelta(microseconds=1))
-        except ValueError:
-            pass
     return format_time(now)
 
 
@@ -147,7 +146,13 @@ def loads(text: str, path: object = "<record>") -> dict[str, Any]:
 _PLAIN = re.compile(r"[A-Za-z_/(][A-Za-z0-9_ ./()+@-]*")
 _RESOLVES = {"yes", "no", "y", "n", "on", "off", "true", "false", "null", "~", "nan", "inf"}
 _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
-_PRINTABLE = re.compile(r"[\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*")
+_PRINTABLE = re.compile(
+    r"[\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*"
+)
+
+
+# Characters YAML treats as line breaks or forbids raw: always escaped inside quotes.
+_BREAKS = frozenset((0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF))
 
 
 def _quote(text: str) -> str:
@@ -160,9 +165,7 @@ def _quote(text: str) -> str:
             out.append("\\n")
         elif ch == "\t":
             out.append("\\t")
-        elif code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000:
-            out.append(f"\\u{code:04x}")
-        elif code in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF):
+        elif code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000 or code in _BREAKS:
             out.append(f"\\u{code:04x}")
         else:
             out.append(ch)

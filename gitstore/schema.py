@@ -43,7 +43,7 @@ class Field:
             "enum": isinstance(value, str) and value in self.values,
             "list": isinstance(value, list),
         }[self.type]
-        if ok or value is None and not self.required:
+        if ok or (value is None and not self.required):
             return None
         if self.type == "enum":
             return f"{self.name}: {value!r} is not one of {', '.join(self.values)}"
@@ -215,10 +215,14 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
             fspec = fspec if isinstance(fspec, dict) else {"type": fspec}
             ftype = fspec.get("type", "str")
             if ftype not in TYPES:
-                raise ConfigError(f"collections.{name}.fields.{fname}: unknown type {ftype!r}", path)
+                raise ConfigError(
+                    f"collections.{name}.fields.{fname}: unknown type {ftype!r}", path
+                )
             merge = fspec.get("merge") or {"list": "union", "text": "text"}.get(ftype, "lww")
             if merge not in STRATEGIES:
-                raise ConfigError(f"collections.{name}.fields.{fname}: unknown merge {merge!r}", path)
+                raise ConfigError(
+                    f"collections.{name}.fields.{fname}: unknown merge {merge!r}", path
+                )
             fields[fname] = Field(
                 name=fname,
                 type=ftype,

@@ -23,7 +23,6 @@ from gitstore.schema import CONFIG_NAME, Collection, Config, check_record, load_
 
 if TYPE_CHECKING:
     from gitstore.lock import FileLock
-    from gitstore.roadmap_store import Roadmap
     from gitstore.transaction import Transaction
 
 STATE_DIR = ".gitstore"
@@ -128,13 +127,17 @@ class Store:
         text = decode(raw, path)
         data = loads(text, path)
         if data.get("id") != record_id:
-            raise RecordError(f"id is {data.get('id')!r} but the file name says {record_id!r}", path)
+            raise RecordError(
+                f"id is {data.get('id')!r} but the file name says {record_id!r}", path
+            )
         return text, data
 
     def get(self, collection: str, record_id: str, *, include_deleted: bool = False) -> Record:
         _, data = self.read(collection, record_id)
         if data is None or (data.get("deleted") is True and not include_deleted):
-            raise NotFound(f"no record {record_id} in {collection}", self.path_of(collection, record_id))
+            raise NotFound(
+                f"no record {record_id} in {collection}", self.path_of(collection, record_id)
+            )
         return data
 
     def ids(self, collection: str) -> list[str]:
@@ -173,9 +176,7 @@ class Store:
             import re
 
             holders = [
-                c.name
-                for c in self.config.collections.values()
-                if re.fullmatch(c.id_pattern, name)
+                c.name for c in self.config.collections.values() if re.fullmatch(c.id_pattern, name)
             ]
             if len(holders) != 1:
                 raise NotFound(f"no record {name!r} in any collection")
@@ -210,7 +211,9 @@ class Store:
             return dumps(new).encode()
         return rewrite(old_text, old, new).encode()
 
-    def _write(self, collection: str, old_text: str | None, old: Record | None, new: Record) -> Record:
+    def _write(
+        self, collection: str, old_text: str | None, old: Record | None, new: Record
+    ) -> Record:
         stamped = self.stamp(collection, old, new)
         path = self.path_of(collection, stamped["id"])
         fs.ensure_dir(path.parent)
@@ -299,11 +302,6 @@ class Store:
         from gitstore.transaction import Transaction
 
         return Transaction(self)
-
-    def roadmap(self) -> Roadmap:
-        from gitstore.roadmap_store import Roadmap
-
-        return Roadmap(self)
 
 
 def _check_version(old: Record | None, expected: int | None, path: Path) -> None:

@@ -74,6 +74,7 @@ class Transaction:
     def _stage(self, collection: str, new: Record, expected_version: int | None = None) -> Record:
         record_id = self.store.collection(collection).check_id(new.get("id"))
         key = (collection, record_id)
+        previous: Record | None
         if key in self._staged:
             old_text, old, previous = self._staged[key]
         else:
@@ -131,7 +132,9 @@ class Transaction:
             if isinstance(err, (WriteError, RecordError)):
                 raise
             if isinstance(err, OSError):
-                raise WriteError(f"transaction not written: {err.strerror or err}", store.state) from err
+                raise WriteError(
+                    f"transaction not written: {err.strerror or err}", store.state
+                ) from err
             raise
         # Committed: from here on the journal makes the writes happen, even after a crash.
         try:
@@ -167,5 +170,7 @@ def replay(store: Store) -> None:
                 if part.is_absolute() or ".." in part.parts:
                     raise ValueError(f"unsafe path {part}")
     except (ValueError, KeyError, TypeError) as err:
-        raise RecordError(f"corrupt transaction journal ({err}); inspect and remove it", journal) from None
+        raise RecordError(
+            f"corrupt transaction journal ({err}); inspect and remove it", journal
+        ) from None
     _apply(store, entries)

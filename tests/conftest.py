@@ -62,13 +62,18 @@ def git(root: Path, *args: str) -> str:
     ).stdout
 
 
-def gitstore(*args: str, cwd: Path, input: str | None = None,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def gitstore(
+    *args: str, cwd: Path, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a person or a daemon would."""
     return subprocess.run(
         [sys.executable, "-m", "gitstore", *args],
-        cwd=cwd, capture_output=True, text=True, input=input,
-        env={**os.environ, **(env or {})}, timeout=120,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=input,
+        env={**os.environ, **(env or {})},
+        timeout=120,
     )
 
 

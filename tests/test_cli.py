@@ -67,7 +67,9 @@ def _editor(tmp_path: Path, code: str) -> dict[str, str]:
 
 def test_edit_writes_valid_edit_keeping_comments(store_dir: Path, tmp_path: Path) -> None:
     gitstore("add", "tasks", "title=x", cwd=store_dir)
-    env = _editor(tmp_path, "open(p, 'w').write(text.replace('status: todo', '# why\\nstatus: doing'))")
+    env = _editor(
+        tmp_path, "open(p, 'w').write(text.replace('status: todo', '# why\\nstatus: doing'))"
+    )
     res = gitstore("edit", "T-1", cwd=store_dir, env=env)
     assert res.returncode == 0, res.stderr
     text = (store_dir / "records/tasks/T-1.yaml").read_text()

@@ -66,7 +66,10 @@ def test_refuses_read_only_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("step", ["open", "chmod", "write", "fsync", "replace"])
 @pytest.mark.parametrize("error", [errno.EIO, errno.ENOSPC])
 def test_error_at_any_step_keeps_old_content_and_no_temp(
-    tmp_path: Path, fault, step: str, error: int  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    fault,
+    step: str,
+    error: int,  # type: ignore[no-untyped-def]
 ) -> None:
     target = tmp_path / "a.yaml"
     target.write_bytes(b"old\n")
@@ -95,4 +98,6 @@ def test_read_limit(tmp_path: Path) -> None:
 def test_stray_temps_found(tmp_path: Path) -> None:
     (tmp_path / f"{fs.TMP_PREFIX}x").write_bytes(b"")
     (tmp_path / "keep.yaml").write_bytes(b"")
-    assert [p.name for p in fs.stray_temps([tmp_path, tmp_path / "missing"])] == [f"{fs.TMP_PREFIX}x"]
+    assert [p.name for p in fs.stray_temps([tmp_path, tmp_path / "missing"])] == [
+        f"{fs.TMP_PREFIX}x"
+    ]

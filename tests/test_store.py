@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gitstore import NotAStore, NotFound, RecordError, Store, UsageError, VersionConflict
-from gitstore import fs
+from gitstore import NotAStore, NotFound, RecordError, Store, UsageError, VersionConflict, fs
 from gitstore.record import loads
 
 
@@ -59,9 +58,8 @@ def test_compare_and_swap(store: Store) -> None:
         store.put("tasks", {"id": "T-1", "title": "y"}, expected_version=0)
     assert err.value.actual == 1 and err.value.exit_code == 4
     store.put("tasks", {"id": "T-1", "title": "y"}, expected_version=1)
-    with pytest.raises(VersionConflict):
-        with store.update("tasks", "T-1", expected_version=1):
-            pass
+    with pytest.raises(VersionConflict), store.update("tasks", "T-1", expected_version=1):
+        pass
 
 
 def test_schema_violations_are_refused(store: Store) -> None:
@@ -74,7 +72,9 @@ def test_schema_violations_are_refused(store: Store) -> None:
     assert not store.path_of("tasks", "T-1").exists()
 
 
-@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "T-1/../../x", ".hidden", "", "T-\x00", "X-1"])
+@pytest.mark.parametrize(
+    "bad", ["../x", "/etc/passwd", "T-1/../../x", ".hidden", "", "T-\x00", "X-1"]
+)
 def test_bad_ids_never_touch_disk(store: Store, bad: str) -> None:
     with pytest.raises(UsageError):
         store.put("tasks", {"id": bad, "title": "x"})
@@ -143,7 +143,9 @@ def test_open_replays_a_committed_journal_and_sweeps_temps(store: Store) -> None
     new = target.read_text().replace("title: old", "title: new")
     tmp = fs.write_temp(target, new.encode())
     journal = store.state / "journal.json"
-    journal.write_text(f'[{{"temp": "{tmp.relative_to(store.root)}", "target": "{target.relative_to(store.root)}"}}]')
+    journal.write_text(
+        f'[{{"temp": "{tmp.relative_to(store.root)}", "target": "{target.relative_to(store.root)}"}}]'
+    )
     stray = fs.write_temp(target, b"garbage")
     Store.open(store.root)
     assert loads(target.read_text())["title"] == "new"

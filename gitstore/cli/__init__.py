@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # a bug: still one line, unless asked for the traceback
         if os.environ.get("GITSTORE_DEBUG"):
             raise
-        print(f"gitstore: internal error: {type(err).__name__}: {err} "
-              "(set GITSTORE_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(
+            f"gitstore: internal error: {type(err).__name__}: {err} "
+            "(set GITSTORE_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         return 1
     return 0

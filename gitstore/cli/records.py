@@ -25,7 +25,9 @@ Assignments = Annotated[
 ]
 IfVersion = Annotated[
     int | None,
-    typer.Option("--if-version", metavar="N", help="Fail with exit 4 unless the record is at version N."),
+    typer.Option(
+        "--if-version", metavar="N", help="Fail with exit 4 unless the record is at version N."
+    ),
 ]
 
 
@@ -215,7 +217,9 @@ def edit(
                 collection, record_id, decode(edited, record_id), expected_version=rec["version"]
             )
         except GitStoreError as err:
-            err.message = f"{err.message} — your edit is kept in {_rescue(store, record_id, edited)}"
+            err.message = (
+                f"{err.message} — your edit is kept in {_rescue(store, record_id, edited)}"
+            )
             raise
         print(f"{collection}/{record_id} version {written['version']}")
 
@@ -223,7 +227,7 @@ def edit(
 def _rescue(store: Any, record_id: str, data: bytes) -> Path:
     from gitstore import fs
 
-    folder = store.state / "rescue"
+    folder: Path = store.state / "rescue"
     fs.ensure_dir(folder)
     path = folder / f"{record_id}.{os.getpid()}.yaml"
     fs.atomic_write(path, data)

@@ -13,7 +13,9 @@ from gitstore.cli.common import JsonFlag, app, emit_json, handled, state
 @app.command()
 def init(
     ctx: typer.Context,
-    path: Annotated[str | None, typer.Argument(help="Folder for the store (default: -C or .).")] = None,
+    path: Annotated[
+        str | None, typer.Argument(help="Folder for the store (default: -C or .).")
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Create a store: gitstore.yaml, ignore rules, and a git repository when there is none.

@@ -17,7 +17,10 @@ REPO = Path(__file__).resolve().parents[2]
 def spawn(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.integration.workers", *args],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -56,7 +59,9 @@ def test_compare_and_swap_race_has_exactly_one_winner(store: Store, tmp_path: Pa
     for round_ in range(10):
         version = store.get("tasks", "T-1")["version"]
         flag = tmp_path / f"go-{round_}"
-        procs = [spawn("race_put", str(store.root), str(flag), str(version), f"p{i}") for i in range(2)]
+        procs = [
+            spawn("race_put", str(store.root), str(flag), str(version), f"p{i}") for i in range(2)
+        ]
         flag.touch()
         outcome = sorted(results(procs))  # type: ignore[type-var]
         assert outcome == ["lost", "won"]
@@ -79,7 +84,9 @@ def test_lock_timeout_names_the_holder(store: Store) -> None:
     holder = spawn("hold", str(store.root), "5")
     assert holder.stdout is not None
     assert json.loads(holder.stdout.readline()) == "holding"
-    res = gitstore("set", "T-1", "status=done", cwd=store.root, env={"GITSTORE_LOCK_TIMEOUT": "0.5"})
+    res = gitstore(
+        "set", "T-1", "status=done", cwd=store.root, env={"GITSTORE_LOCK_TIMEOUT": "0.5"}
+    )
     assert res.returncode == 3, res.stderr
     assert f"pid={holder.pid}" in res.stderr and "workers" in res.stderr
     assert res.stderr.count("\n") == 1

@@ -7,9 +7,9 @@ down, no temp file is left, ``git status`` shows only intended changes, and the 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -126,9 +126,14 @@ def _check(root: Path, old: dict[str, bytes], new: dict[str, bytes], atomic: boo
 
 
 def test_crash_and_io_error_at_every_step(
-    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(store_module, "next_clock", lambda previous=None: "2026-11-23T00:00:00.000000Z")
+    monkeypatch.setattr(
+        store_module, "next_clock", lambda previous=None: "2026-11-23T00:00:00.000000Z"
+    )
     cases = 0
     outcomes: dict[str, int] = {"old": 0, "new": 0}
     old = snapshot(template)
@@ -157,10 +162,8 @@ def test_crash_and_io_error_at_every_step(
                         again = tmp_path / f"{name}-{at}-{fault_name}-r{rat}"
                         shutil.copytree(case, again)
                         monkeypatch.setattr(fs, "fault_hook", Injector(rat, FAULTS["crash"]))
-                        try:
+                        with contextlib.suppress(Crash):
                             Store.open(again)
-                        except Crash:
-                            pass
                         monkeypatch.setattr(fs, "fault_hook", None)
                         outcomes[_check(again, old, new, name.startswith("tx"))] += 1
                         cases += 1
@@ -173,6 +176,8 @@ def test_crash_and_io_error_at_every_step(
                     rec["owner"] = "after-crash"
                 shutil.rmtree(case)
     with capsys.disabled():
-        print(f"\n[crash-safety] {cases} injected cases: {outcomes['old']} old, {outcomes['new']} new")
+        print(
+            f"\n[crash-safety] {cases} injected cases: {outcomes['old']} old, {outcomes['new']} new"
+        )
     assert cases >= 1000
     assert outcomes["old"] > 0 and outcomes["new"] > 0

@@ -27,13 +27,28 @@ def increments(root: str, n: int) -> None:
 def cli_increments(root: str, n: int) -> None:
     done = conflicts = 0
     while done < n:
-        got = subprocess.run([sys.executable, "-m", "gitstore", "-C", root, "get", "T-1", "--json"],
-                             capture_output=True, text=True, check=True)
+        got = subprocess.run(
+            [sys.executable, "-m", "gitstore", "-C", root, "get", "T-1", "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rec = json.loads(got.stdout)
         res = subprocess.run(
-            [sys.executable, "-m", "gitstore", "-C", root, "set", "T-1",
-             f"count:={rec.get('count', 0) + 1}", "--if-version", str(rec["version"])],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "gitstore",
+                "-C",
+                root,
+                "set",
+                "T-1",
+                f"count:={rec.get('count', 0) + 1}",
+                "--if-version",
+                str(rec["version"]),
+            ],
+            capture_output=True,
+            text=True,
         )
         if res.returncode == 0:
             done += 1
@@ -61,7 +76,9 @@ def writer(root: str, seconds: float, me: str) -> None:
     while time.monotonic() < end:
         with store.update("tasks", "T-1") as rec:
             n += 1
-            rec["notes"] = "\n".join(f"{me} line {i} of write {n}" for i in range(n % 200 + 1)) + "\n"
+            rec["notes"] = (
+                "\n".join(f"{me} line {i} of write {n}" for i in range(n % 200 + 1)) + "\n"
+            )
     print(json.dumps(n))
 
 
