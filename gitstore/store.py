@@ -50,6 +50,9 @@ class Store:
         self.actor = actor
         self.lock_timeout = lock_timeout
         self.state = root / STATE_DIR
+        # path -> (text, data) of the last version this process read or wrote. A read whose
+        # bytes equal the cached text skips parsing; equal bytes always parse the same.
+        self._parsed: dict[Path, tuple[str, Record]] = {}
 
     @classmethod
     def open(
@@ -118,19 +121,35 @@ class Store:
     # ------------------------------------------------------------ reading
 
     def read(self, collection: str, record_id: str) -> tuple[str | None, Record | None]:
-        """The record's text and data, or ``(None, None)`` when there is no file."""
+        """The record's text and data (yours to change), or ``(None, None)`` when there is no
+        file."""
+        text, data = self._load(collection, record_id)
+        return text, copy.deepcopy(data)
+
+    def _load(self, collection: str, record_id: str) -> tuple[str | None, Record | None]:
+        """Like :meth:`read`, but the data may be shared with the cache: never mutate it."""
         path = self.path_of(collection, record_id)
         try:
             raw = fs.read_bytes(path)
         except FileNotFoundError:
             return None, None
         text = decode(raw, path)
+        cached = self._parsed.get(path)
+        if cached is not None and cached[0] == text:
+            return cached
         data = loads(text, path)
         if data.get("id") != record_id:
             raise RecordError(
                 f"id is {data.get('id')!r} but the file name says {record_id!r}", path
             )
+        self._remember(path, text, data)
         return text, data
+
+    def _remember(self, path: Path, text: str, data: Record) -> None:
+        """Cache a parse. ``data`` must not be mutated afterwards by anyone."""
+        if len(self._parsed) >= 1024:
+            self._parsed.clear()
+        self._parsed[path] = (text, data)
 
     def get(self, collection: str, record_id: str, *, include_deleted: bool = False) -> Record:
         _, data = self.read(collection, record_id)
@@ -217,14 +236,16 @@ class Store:
         stamped = self.stamp(collection, old, new)
         path = self.path_of(collection, stamped["id"])
         fs.ensure_dir(path.parent)
-        fs.atomic_write(path, self.render(old_text, old, stamped))
+        data = self.render(old_text, old, stamped)
+        fs.atomic_write(path, data)
+        self._remember(path, data.decode(), copy.deepcopy(stamped))
         return stamped
 
     def put(self, collection: str, data: Record, *, expected_version: int | None = None) -> Record:
         """Write ``data`` as the whole record (metadata is managed); returns what was written."""
         record_id = self.collection(collection).check_id(data.get("id"))
         with self.writing(f"{collection}/{record_id}.lock"):
-            old_text, old = self.read(collection, record_id)
+            old_text, old = self._load(collection, record_id)
             _check_version(old, expected_version, self.path_of(collection, record_id))
             return self._write(collection, old_text, old, dict(data))
 
@@ -240,7 +261,7 @@ class Store:
         """Locked read-modify-write: change the yielded dict; it is written when the block ends."""
         path = self.path_of(collection, record_id)
         with self.writing(f"{collection}/{record_id}.lock"):
-            old_text, old = self.read(collection, record_id)
+            old_text, old = self._load(collection, record_id)
             if old is None and not create:
                 raise NotFound(f"no record {record_id} in {collection}", path)
             _check_version(old, expected_version, path)
@@ -258,12 +279,12 @@ class Store:
     ) -> Record:
         """Write a tombstone (``deleted: true``); ``gitstore gc`` removes old ones later."""
         with self.writing(f"{collection}/{record_id}.lock"):
-            old_text, old = self.read(collection, record_id)
+            old_text, old = self._load(collection, record_id)
             path = self.path_of(collection, record_id)
             if old is None or old.get("deleted") is True:
                 raise NotFound(f"no record {record_id} in {collection}", path)
             _check_version(old, expected_version, path)
-            return self._write(collection, old_text, old, old | {"deleted": True})
+            return self._write(collection, old_text, old, copy.deepcopy(old) | {"deleted": True})
 
     def put_text(
         self, collection: str, record_id: str, text: str, *, expected_version: int | None = None
