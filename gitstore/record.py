@@ -52,16 +52,15 @@ def _load_yaml(text: str) -> Any:
         except ImportError:  # no C extension: the pure-Python loader, slower but the same
             return _safe().load(text)
 
-        class _Loader(CSafeLoader):  # type: ignore[misc]
+        class _Loader(CSafeLoader):
             processing_version = (1, 2)  # records are YAML 1.2: 'no' is a string, 0o17 octal
 
             @property
             def versioned_resolver(self) -> Any:
                 rules = self.__dict__.get("_rules")
                 if rules is None:
-                    rules = self.__dict__["_rules"] = VersionedResolver.versioned_resolver.fget(
-                        self
-                    )
+                    build = VersionedResolver.versioned_resolver.fget  # type: ignore[attr-defined]
+                    rules = self.__dict__["_rules"] = build(self)
                 return rules
 
         _loader_class = _Loader
@@ -121,7 +120,11 @@ def decode(raw: bytes, path: object) -> str:
 
 
 def _yaml_error(err: Exception, path: object) -> RecordError:
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    # The context mark points where an unclosed construct began (the line to fix); for a
+    # duplicate key the problem mark is the second occurrence.
+    mark = getattr(err, "context_mark", None)
+    if mark is None or "duplicate key" in str(err):
+        mark = getattr(err, "problem_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = getattr(err, "problem", None) or str(err).splitlines()[0]
     if "duplicate key" in str(err):

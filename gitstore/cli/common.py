@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,11 +75,23 @@ def handled(st: State) -> Iterator[None]:
     try:
         yield
     except GitStoreError as err:
+        err.path = _relative(err.path)
         if st.json:
             emit_json({"error": {"code": err.code, "message": err.message, "path": err.path}})
         else:
             print(f"gitstore: {err}", file=sys.stderr)
         raise typer.Exit(err.exit_code) from None
+
+
+def _relative(path: str | None) -> str | None:
+    """A path as the user would type it: relative to the working folder when inside it."""
+    if path is None:
+        return None
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
 
 
 def parse_assignments(pairs: list[str]) -> tuple[dict[str, str], dict[str, Any]]:

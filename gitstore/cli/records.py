@@ -123,7 +123,7 @@ def rm(
     if_version: IfVersion = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Delete a record (writes a tombstone, so the delete merges; 'gitstore gc' removes it later).
+    """Delete a record: writes a tombstone (deleted: true), so a delete merges like an edit.
 
     Example: gitstore rm T-42
     """
