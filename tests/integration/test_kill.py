@@ -8,6 +8,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from gitstore import Store
 from gitstore.record import loads
 
@@ -35,7 +37,7 @@ def _child(root: Path, ack_fd: int) -> None:
         os._exit(1)
 
 
-def test_sigkill_at_random_moments(store: Store) -> None:
+def test_sigkill_at_random_moments(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
     for rid in ("T-1", "T-2", "T-3", "T-4"):
         store.put("tasks", {"id": rid, "title": "counter", "count": 0})
     rng = random.Random(1234)
@@ -63,4 +65,7 @@ def test_sigkill_at_random_moments(store: Store) -> None:
         counts = {reopened.get("tasks", r)["count"] for r in ("T-2", "T-3", "T-4")}
         assert len(counts) == 1, f"transaction half applied: {counts}"
     assert acked > KILLS  # the child made real progress between kills
-    print(f"\n[kill -9] {KILLS} kills, {mid_write_kills} left a temp file or journal to recover")
+    with capsys.disabled():
+        print(
+            f"\n[kill -9] {KILLS} kills, {mid_write_kills} left a temp file or journal to recover"
+        )
