@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 COMMANDS = ["init", "add", "get", "set", "rm", "list", "edit"]
+ROADMAP_COMMANDS = ["list", "show", "add", "set", "status", "move", "rm", "edit", "next"]
 OUT = Path(__file__).with_name("cli.md")
 
 HEADER = """# CLI reference
@@ -42,6 +43,9 @@ def render() -> str:
     parts = [HEADER, "## gitstore\n", "```", help_text(), "```\n"]
     for command in COMMANDS:
         parts += [f"## gitstore {command}\n", "```", help_text(command), "```\n"]
+    parts += ["## gitstore roadmap\n", "```", help_text("roadmap"), "```\n"]
+    for command in ROADMAP_COMMANDS:
+        parts += [f"## gitstore roadmap {command}\n", "```", help_text("roadmap", command), "```\n"]
     return "\n".join(parts)
 
 

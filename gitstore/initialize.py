@@ -65,6 +65,21 @@ collections:
         type: str             # a task or priority id
 """
 
+STARTER_ROADMAP = """\
+# Roadmap
+
+**Last Updated**: (set by gitstore)
+
+Sections are `### PRIORITY <n>: Title`; gitstore edits their `**Status**:` and other field lines.
+The first section whose status is Planned is what comes next.
+
+### PRIORITY 1: Set up the project
+**Status**: 📝 Planned
+**Owner**: (nobody yet)
+
+Describe the work here: deliverables, acceptance criteria.
+"""
+
 IGNORE_LINES = (".gitstore/", ".gitstore-tmp-*")
 
 
@@ -81,6 +96,10 @@ def init_store(path: Path) -> list[str]:
     else:
         fs.atomic_write(config, STARTER_CONFIG.encode())
         done.append(f"wrote {CONFIG_NAME} (collections: tasks, notifications)")
+    roadmap = path / "ROADMAP.md"
+    if not roadmap.exists():
+        fs.atomic_write(roadmap, STARTER_ROADMAP.encode())
+        done.append("wrote a starter ROADMAP.md")
     if _ensure_lines(path / ".gitignore", IGNORE_LINES):
         done.append("added .gitstore/ and temp files to .gitignore")
     fs.ensure_dir(path / ".gitstore")

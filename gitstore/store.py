@@ -23,6 +23,7 @@ from gitstore.schema import CONFIG_NAME, Collection, Config, check_record, load_
 
 if TYPE_CHECKING:
     from gitstore.lock import FileLock
+    from gitstore.roadmap_store import Roadmap
     from gitstore.transaction import Transaction
 
 STATE_DIR = ".gitstore"
@@ -318,6 +319,11 @@ class Store:
                 if record_id is not None:
                     raise
                 # another writer took that id between our scan and our lock: take the next one
+
+    def roadmap(self) -> Roadmap:
+        from gitstore.roadmap_store import Roadmap
+
+        return Roadmap(self)
 
     def transaction(self) -> Transaction:
         from gitstore.transaction import Transaction

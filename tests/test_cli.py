@@ -94,9 +94,16 @@ def test_unchanged_edit(store_dir: Path, tmp_path: Path) -> None:
     assert res.returncode == 0 and "no changes" in res.stdout
 
 
-@pytest.mark.parametrize("command", ["init", "add", "get", "set", "rm", "list", "edit"])
+@pytest.mark.parametrize(
+    "command",
+    ["init", "add", "get", "set", "rm", "list", "edit"]
+    + [
+        f"roadmap {c}"
+        for c in ["list", "show", "add", "set", "status", "move", "rm", "edit", "next"]
+    ],
+)
 def test_every_command_has_help_with_an_example(command: str, tmp_path: Path) -> None:
-    res = gitstore(command, "--help", cwd=tmp_path)
+    res = gitstore(*command.split(), "--help", cwd=tmp_path)
     assert res.returncode == 0 and "Example:" in res.stdout
 
 

@@ -17,10 +17,13 @@ def test_cli_reference_is_current() -> None:
 
 
 def test_every_command_is_documented() -> None:
-    from gitstore.cli import records, setup  # noqa: F401
+    from gitstore.cli import records, roadmap, setup  # noqa: F401
     from gitstore.cli.common import app
 
     text = (DOCS / "cli.md").read_text()
     for command in app.registered_commands:
         name = command.name or command.callback.__name__  # type: ignore[union-attr]
-        assert f"## gitstore {name}" in text
+        assert f"## gitstore {name}\n" in text
+    for command in roadmap.roadmap_app.registered_commands:
+        name = command.name or command.callback.__name__  # type: ignore[union-attr]
+        assert f"## gitstore roadmap {name}\n" in text

@@ -10,7 +10,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gitstore.cli import records, setup  # noqa: F401  (registers the commands)
+    from gitstore.cli import records, roadmap, setup  # noqa: F401  (registers the commands)
     from gitstore.cli.common import app
 
     try:

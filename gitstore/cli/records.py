@@ -217,18 +217,17 @@ def edit(
                 collection, record_id, decode(edited, record_id), expected_version=rec["version"]
             )
         except GitStoreError as err:
-            err.message = (
-                f"{err.message} — your edit is kept in {_rescue(store, record_id, edited)}"
-            )
+            err.message = f"{err.message} — your edit is kept in {rescue(store, record_id, edited)}"
             raise
         print(f"{collection}/{record_id} version {written['version']}")
 
 
-def _rescue(store: Any, record_id: str, data: bytes) -> Path:
+def rescue(store: Any, name: str, data: bytes, suffix: str = ".yaml") -> Path:
+    """Keep a person's rejected edit where they can find it."""
     from gitstore import fs
 
     folder: Path = store.state / "rescue"
     fs.ensure_dir(folder)
-    path = folder / f"{record_id}.{os.getpid()}.yaml"
+    path = folder / f"{name}.{os.getpid()}{suffix}"
     fs.atomic_write(path, data)
     return path

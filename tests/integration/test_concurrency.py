@@ -95,3 +95,28 @@ def test_lock_timeout_names_the_holder(store: Store) -> None:
     # The OS dropped the dead holder's lock: no stale lock.
     assert gitstore("set", "T-1", "status=done", cwd=store.root).returncode == 0
     assert os.path.exists(store.state / "locks" / "tasks" / "T-1.lock")
+
+
+def test_concurrent_roadmap_edits_lose_nothing(store: Store) -> None:
+    lines = ["# Roadmap\n\n"]
+    lines += [
+        f"### PRIORITY {i}: Section {i}\n**Status**: 📝 Planned\n\nBody {i}.\n\n"
+        for i in range(1, 9)
+    ]
+    lines += [
+        "### PRIORITY 100: Shared\n**Status**: 📝 Planned\n\n",
+        "### PRIORITY 101: Contended\n\n",
+    ]
+    (store.root / "ROADMAP.md").write_text("".join(lines))
+    results([spawn("roadmap_edits", str(store.root), str(me), "25") for me in range(8)])
+    road = store.roadmap()
+    for i in range(1, 9):
+        section = road.get(str(i))
+        assert section["fields"]["Counter"] == "25" and section["status"] == "step 25"
+        assert section["version"] == 25
+        assert f"Body {i}." in road.section_text(str(i))
+    shared = road.get("100")
+    assert all(shared["fields"][f"W{me}"] == "25" for me in range(8))
+    assert shared["version"] == 200  # 8 x 25 edits, none lost
+    contended = road.get("101")
+    assert contended["version"] == 200 and contended["status"].endswith(" at 25")

@@ -104,6 +104,17 @@ def hold(root: str, seconds: float) -> None:
         rec["owner"] = "holder"
 
 
+def roadmap_edits(root: str, me: int, n: int) -> None:
+    """Edit my own section's status and my own field of the shared section, n times each."""
+    road = Store.open(root, actor=f"w{me}").roadmap()
+    for i in range(1, n + 1):
+        road.set_fields(str(me + 1), {"Status": f"step {i}", "Counter": str(i)})
+        road.set_fields("100", {f"W{me}": str(i)})
+        road.set_status("101", f"set by w{me} at {i}")
+        road.sections()  # the file always parses
+    print(json.dumps("done"))
+
+
 if __name__ == "__main__":
     kind, root, *rest = sys.argv[1:]
     if kind == "increments":
@@ -116,5 +127,7 @@ if __name__ == "__main__":
         writer(root, float(rest[0]), rest[1])
     elif kind == "reader":
         reader(root, float(rest[0]))
+    elif kind == "roadmap_edits":
+        roadmap_edits(root, int(rest[0]), int(rest[1]))
     elif kind == "hold":
         hold(root, float(rest[0]))
