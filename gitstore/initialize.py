@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 from gitstore import fs, gitio
@@ -103,6 +105,36 @@ def init_store(path: Path) -> list[str]:
     if _ensure_lines(path / ".gitignore", IGNORE_LINES):
         done.append("added .gitstore/ and temp files to .gitignore")
     fs.ensure_dir(path / ".gitstore")
+    done += install(path)
+    return done
+
+
+def driver_command() -> str:
+    """The driver command for this installation: this interpreter, so no PATH is needed."""
+    return f"{shlex.quote(sys.executable)} -m gitstore merge-driver %O %A %B %P"
+
+
+def install(path: Path) -> list[str]:
+    """Register the merge driver and the .gitattributes lines (idempotent; for fresh clones)."""
+    from gitstore.schema import load_config
+
+    done = []
+    config = load_config(path)
+    current = gitio.git(
+        "config", "--get", "merge.gitstore.driver", cwd=path, check=False
+    ).stdout.strip()
+    wanted = driver_command()
+    if current and "merge-driver" not in current:
+        done.append(f"warning: merge.gitstore.driver is set to {current!r}; left as it is")
+    elif current != wanted:
+        gitio.git("config", "merge.gitstore.name", "gitstore field-level merge", cwd=path)
+        gitio.git("config", "merge.gitstore.driver", wanted, cwd=path)
+        done.append("registered the gitstore merge driver in .git/config")
+    patterns = [config.roadmap_path] + [
+        f"{c.path.rstrip('/')}/*.yaml" for c in config.collections.values()
+    ]
+    if _ensure_lines(path / ".gitattributes", tuple(f"{p} merge=gitstore" for p in patterns)):
+        done.append("added merge=gitstore lines to .gitattributes")
     return done
 
 

@@ -10,11 +10,17 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["merge-driver"]:
+        # git calls the driver once per file: skip typer and everything else it would import
+        from gitstore.merge.driver import main as merge_driver
+
+        return merge_driver(args[1:])
     from gitstore.cli import records, roadmap, setup  # noqa: F401  (registers the commands)
     from gitstore.cli.common import app
 
     try:
-        app(args=argv, prog_name="gitstore")
+        app(args=args, prog_name="gitstore")
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)

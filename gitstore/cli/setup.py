@@ -33,3 +33,46 @@ def init(
         else:
             for line in done:
                 print(line)
+
+
+@app.command()
+def install(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """Register the merge driver and .gitattributes lines in this clone (safe to run again).
+
+    A fresh clone has the files but not the local git config: run this once after cloning.
+
+    Example: git clone URL && cd REPO && gitstore install
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        from gitstore.initialize import install as install_store
+        from gitstore.store import find_root
+
+        root = find_root(st.root)
+        done = install_store(root)
+        if st.json:
+            emit_json({"path": str(root), "done": done})
+        else:
+            for line in done or ["already installed"]:
+                print(line)
+
+
+@app.command("merge-driver")
+def merge_driver(
+    base: Annotated[str, typer.Argument(metavar="BASE", help="%O: the common ancestor's version.")],
+    ours: Annotated[
+        str, typer.Argument(metavar="OURS", help="%A: ours; the result is written here.")
+    ],
+    theirs: Annotated[str, typer.Argument(metavar="THEIRS", help="%B: theirs.")],
+    path: Annotated[
+        str, typer.Argument(metavar="PATH", help="%P: the file's path in the repository.")
+    ],
+) -> None:
+    """The git merge driver (git calls it; exit 0 clean, 1 conflicts left). GITSTORE_MERGE=0
+    makes it a plain line merge.
+
+    Example: git config merge.gitstore.driver "gitstore merge-driver %O %A %B %P"
+    """
+    from gitstore.merge.driver import main as driver_main
+
+    raise typer.Exit(driver_main([base, ours, theirs, path]))

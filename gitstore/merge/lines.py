@@ -1,0 +1,105 @@
+"""diff3 on lines: both sides' non-overlapping changes applied, overlaps marked as conflicts."""
+
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+
+Change = tuple[int, int, list[str]]  # replace base[i1:i2] with these lines
+
+
+def _changes(base: list[str], side: list[str]) -> list[Change]:
+    matcher = SequenceMatcher(None, base, side, autojunk=False)
+    return [
+        (i1, i2, side[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+    ]
+
+
+def merge3(
+    base: list[str],
+    ours: list[str],
+    theirs: list[str],
+    labels: tuple[str, str] = ("ours", "theirs"),
+) -> tuple[list[str], int]:
+    """Merged lines and the number of conflict hunks (marked with <<<<<<< ======= >>>>>>>)."""
+    if ours == theirs:
+        return list(ours), 0
+    if ours == base:
+        return list(theirs), 0
+    if theirs == base:
+        return list(ours), 0
+    mine, yours = _changes(base, ours), _changes(base, theirs)
+    out: list[str] = []
+    conflicts = 0
+    pos = 0
+    a = b = 0
+    while a < len(mine) or b < len(yours):
+        # take the next change region, growing it while changes from either side overlap it
+        first = min(
+            (
+                c
+                for c in (mine[a] if a < len(mine) else None, yours[b] if b < len(yours) else None)
+                if c
+            ),
+            key=lambda c: (c[0], c[1]),
+        )
+        start, end = first[0], first[1]
+        group_a, group_b = [], []
+        grown = True
+        while grown:
+            grown = False
+            while a < len(mine) and _touches(mine[a], start, end):
+                group_a.append(mine[a])
+                start, end = min(start, mine[a][0]), max(end, mine[a][1])
+                a += 1
+                grown = True
+            while b < len(yours) and _touches(yours[b], start, end):
+                group_b.append(yours[b])
+                start, end = min(start, yours[b][0]), max(end, yours[b][1])
+                b += 1
+                grown = True
+        out += base[pos:start]
+        pos = end
+        ours_part = _apply(base, start, end, group_a)
+        theirs_part = _apply(base, start, end, group_b)
+        if not group_b or ours_part == theirs_part:
+            out += ours_part
+        elif not group_a:
+            out += theirs_part
+        else:
+            conflicts += 1
+            newline = "\r\n" if any(line.endswith("\r\n") for line in base + ours) else "\n"
+            out += [
+                f"<<<<<<< {labels[0]}{newline}",
+                *_ended(ours_part, newline),
+                f"======={newline}",
+                *_ended(theirs_part, newline),
+                f">>>>>>> {labels[1]}{newline}",
+            ]
+    out += base[pos:]
+    return out, conflicts
+
+
+def _touches(change: Change, start: int, end: int) -> bool:
+    i1, i2, _ = change
+    if i1 == i2 == start == end:
+        return True  # two insertions at the same point
+    return (
+        (i1 < end
+        and i2 > start)
+        or (i1 == i2 and start <= i1 < end)
+        or (start == end and i1 <= start < i2)
+    )
+
+
+def _apply(base: list[str], start: int, end: int, changes: list[Change]) -> list[str]:
+    out, pos = [], start
+    for i1, i2, lines in changes:
+        out += base[pos:i1] + lines
+        pos = i2
+    return out + base[pos:end]
+
+
+def _ended(lines: list[str], newline: str) -> list[str]:
+    if lines and not lines[-1].endswith("\n"):
+        return [*lines[:-1], lines[-1] + newline]
+    return lines

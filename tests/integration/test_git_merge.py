@@ -1,0 +1,252 @@
+"""Real `git merge` with the driver registered by `gitstore init`: routine edits merge clean."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gitstore import Store
+from gitstore.record import loads
+from tests.conftest import git
+
+
+def run_git(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+
+
+def commit_all(root: Path, message: str) -> None:
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", message)
+
+
+@pytest.fixture
+def repo(store_dir: Path) -> Path:
+    s = Store.open(store_dir)
+    s.put(
+        "tasks",
+        {
+            "id": "T-1",
+            "title": "Fix the loop",
+            "status": "todo",
+            "tags": ["daemon"],
+            "notes": "one\ntwo\nthree\n",
+        },
+    )
+    s.put("tasks", {"id": "T-2", "title": "Docs", "status": "todo"})
+    (store_dir / "ROADMAP.md").write_text(
+        "# Roadmap\n\n"
+        + "".join(f"### PRIORITY {i}: Item {i}\n**Status**: 📝 Planned\n" for i in range(1, 5))
+    )
+    commit_all(store_dir, "base")
+    git(store_dir, "branch", "other")
+    return store_dir
+
+
+def edit(root: Path, branch: str, actor: str, change) -> None:  # type: ignore[no-untyped-def]
+    git(root, "checkout", "-q", branch)
+    change(Store.open(root, actor=actor))
+    commit_all(root, f"{actor} on {branch}")
+    time.sleep(0.002)  # the next edit is later on the clock too
+
+
+def merge(
+    root: Path, into: str, other: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    git(root, "checkout", "-q", into)
+    return run_git(root, "merge", "--no-edit", other, env=env)
+
+
+def set_fields(coll: str, rid: str, **values: object):  # type: ignore[no-untyped-def]
+    def change(s: Store) -> None:
+        with s.update(coll, rid) as rec:
+            rec.update(values)
+
+    return change
+
+
+def test_different_fields_of_one_record(repo: Path) -> None:
+    edit(repo, "main", "alice", set_fields("tasks", "T-1", status="doing"))
+    edit(repo, "other", "bob", set_fields("tasks", "T-1", owner="bob"))
+    res = merge(repo, "main", "other")
+    assert res.returncode == 0, res.stdout + res.stderr
+    rec = Store.open(repo).get("tasks", "T-1")
+    assert rec["status"] == "doing" and rec["owner"] == "bob"
+    assert git(repo, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("direction", ["main<-other", "other<-main"])
+def test_same_field_later_edit_wins_either_way(repo: Path, direction: str) -> None:
+    edit(repo, "main", "alice", set_fields("tasks", "T-1", status="doing"))
+    edit(repo, "other", "bob", set_fields("tasks", "T-1", status="done"))  # later
+    into, other = direction.split("<-")
+    res = merge(repo, into, other)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert Store.open(repo).get("tasks", "T-1")["status"] == "done"
+
+
+def test_both_directions_give_the_same_bytes(repo: Path) -> None:
+    edit(repo, "main", "alice", set_fields("tasks", "T-1", status="doing", priority=1))
+    edit(repo, "other", "bob", set_fields("tasks", "T-1", status="done", owner="bob"))
+    git(repo, "branch", "main-copy", "main")
+    assert merge(repo, "main", "other").returncode == 0
+    one = (repo / "records/tasks/T-1.yaml").read_bytes()
+    assert merge(repo, "other", "main-copy").returncode == 0
+    assert (repo / "records/tasks/T-1.yaml").read_bytes() == one
+    merged = loads(one.decode())
+    assert merged["version"] == 3 and merged["modified_by"] == "bob"
+
+
+def test_list_union(repo: Path) -> None:
+    edit(repo, "main", "alice", set_fields("tasks", "T-1", tags=["daemon", "p0"]))
+    edit(repo, "other", "bob", set_fields("tasks", "T-1", tags=["daemon", "ui"]))
+    assert merge(repo, "main", "other").returncode == 0
+    assert Store.open(repo).get("tasks", "T-1")["tags"] == ["daemon", "p0", "ui"]
+
+
+def test_text_field_merges_line_by_line(repo: Path) -> None:
+    edit(repo, "main", "alice", set_fields("tasks", "T-1", notes="ONE\ntwo\nthree\n"))
+    edit(repo, "other", "bob", set_fields("tasks", "T-1", notes="one\ntwo\nTHREE\n"))
+    assert merge(repo, "main", "other").returncode == 0
+    assert Store.open(repo).get("tasks", "T-1")["notes"] == "ONE\ntwo\nTHREE\n"
+
+
+def test_delete_versus_edit_merges(repo: Path) -> None:
+    edit(repo, "main", "alice", set_fields("tasks", "T-2", owner="alice"))
+    edit(repo, "other", "bob", lambda s: s.delete("tasks", "T-2"))  # later: lww keeps the delete
+    res = merge(repo, "main", "other")
+    assert res.returncode == 0, res.stdout + res.stderr
+    rec = Store.open(repo).get("tasks", "T-2", include_deleted=True)
+    assert rec["deleted"] is True and rec["owner"] == "alice"  # the edit is not dropped either
+
+
+def test_add_add(repo: Path) -> None:
+    edit(
+        repo,
+        "main",
+        "alice",
+        lambda s: s.put("tasks", {"id": "T-9", "title": "from main", "owner": "alice"}),
+    )
+    edit(
+        repo,
+        "other",
+        "bob",
+        lambda s: s.put("tasks", {"id": "T-9", "title": "from other", "status": "doing"}),
+    )
+    res = merge(repo, "main", "other")
+    assert res.returncode == 0, res.stdout + res.stderr
+    rec = Store.open(repo).get("tasks", "T-9")
+    assert rec["title"] == "from other" and rec["owner"] == "alice" and rec["status"] == "doing"
+
+
+def test_adjacent_roadmap_statuses(repo: Path) -> None:
+    # Statuses kept in adjacent heading lines, edited by hand: git's line merge conflicts.
+    compact = "".join(f"### PRIORITY {i}: Item {i} 📝 Planned\n" for i in range(1, 5))
+    (repo / "ROADMAP.md").write_text("# Roadmap\n\n" + compact)
+    commit_all(repo, "compact roadmap")
+    git(repo, "checkout", "-q", "other")
+    git(repo, "merge", "-q", "main")
+
+    def heading(i: int, status: str):  # type: ignore[no-untyped-def]
+        def change(s: Store) -> None:
+            path = s.root / "ROADMAP.md"
+            path.write_text(path.read_text().replace(f"Item {i} 📝 Planned", f"Item {i} {status}"))
+
+        return change
+
+    edit(repo, "main", "alice", heading(2, "✅ Complete"))
+    edit(repo, "other", "bob", heading(3, "🔄 In Progress"))
+    git(repo, "branch", "main-copy", "main")
+    text_merge = merge(repo, "main-copy", "other", env={"GITSTORE_MERGE": "0"})
+    assert text_merge.returncode == 1 and "CONFLICT" in text_merge.stdout  # git's line merge fails
+    git(repo, "merge", "--abort")
+    res = merge(repo, "main", "other")
+    assert res.returncode == 0, res.stdout + res.stderr
+    text = (repo / "ROADMAP.md").read_text()
+    assert (
+        "Item 2 ✅ Complete" in text and "Item 3 🔄 In Progress" in text and "<<<<<<<" not in text
+    )
+
+    # The same through the CLI's status edits, on both sides at once.
+    edit(repo, "main", "alice", lambda s: s.roadmap().set_status("1", "in_progress"))
+    edit(repo, "other", "bob", lambda s: s.roadmap().set_status("4", "blocked"))
+    edit(repo, "other", "bob", lambda s: s.roadmap().set_status("2", "complete"))
+    res = merge(repo, "main", "other")
+    assert res.returncode == 0, res.stdout + res.stderr
+    road = Store.open(repo).roadmap()
+    assert [road.get(i)["state"] for i in "1234"] == [
+        "in_progress",
+        "complete",
+        "in_progress",
+        "blocked",
+    ]
+
+
+def test_both_append_a_priority(repo: Path) -> None:
+    edit(repo, "main", "alice", lambda s: s.roadmap().add("From main"))
+    edit(repo, "other", "bob", lambda s: s.roadmap().add("From other", section_id="6"))
+    res = merge(repo, "main", "other")
+    assert res.returncode == 0, res.stdout + res.stderr
+    text = (repo / "ROADMAP.md").read_text()
+    assert text.index("PRIORITY 5: From main") < text.index("PRIORITY 6: From other")
+    assert [s["id"] for s in Store.open(repo).roadmap().sections()] == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+    ]
+
+
+def test_flag_stops_the_merge_with_a_readable_record(repo: Path) -> None:
+    config = repo / "gitstore.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "        default: todo\n        merge: lww",
+            "        default: todo\n        merge: flag",
+        )
+    )
+    commit_all(repo, "flag status")
+    git(repo, "checkout", "-q", "other")
+    git(repo, "merge", "-q", "main")
+    edit(repo, "main", "alice", set_fields("tasks", "T-1", status="doing", owner="alice"))
+    edit(repo, "other", "bob", set_fields("tasks", "T-1", status="blocked"))
+    res = merge(repo, "main", "other")
+    assert res.returncode == 1
+    assert "UU records/tasks/T-1.yaml" in git(repo, "status", "--porcelain")
+    rec = Store.open(repo).get("tasks", "T-1")
+    assert rec["status"] == "doing" and rec["owner"] == "alice"
+    assert rec["conflicts"] == {"status": {"base": "todo", "ours": "doing", "theirs": "blocked"}}
+
+
+def test_driver_imports_nothing_heavy(tmp_path: Path) -> None:
+    base, ours, theirs = (tmp_path / n for n in ("o", "a", "b"))
+    base.write_text(
+        "id: T-1\nversion: 1\nlast_modified: 2026-01-01T00:00:00.000000Z\nmodified_by: x\ntitle: a\n"
+    )
+    ours.write_text(
+        base.read_text().replace("title: a", "title: b").replace("version: 1", "version: 2")
+    )
+    theirs.write_text(base.read_text() + "owner: c\n")
+    code = (
+        "import sys; from gitstore.cli import main; rc = main(['merge-driver', *sys.argv[1:]]);"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('typer', 'rich', 'git', 'portalocker', 'ruamel', 'pydantic', 'click'));"
+        "print(rc, heavy)"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(base), str(ours), str(theirs), "records/tasks/T-1.yaml"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.stdout.strip() == "0 []", res.stdout + res.stderr
+    assert "owner: c" in ours.read_text() and "title: b" in ours.read_text()
