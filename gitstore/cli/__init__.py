@@ -11,7 +11,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["merge-driver"]:
+    if args[:1] == ["merge-driver"] and not {"-h", "--help"} & set(args):
         # git calls the driver once per file: skip typer and everything else it would import
         from gitstore.merge.driver import main as merge_driver
 
