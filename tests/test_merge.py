@@ -1,0 +1,190 @@
+"""Merge properties (hypothesis) for records and roadmap sections, plus hostile inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gitstore.merge.lines import merge3
+from gitstore.merge.record import merge_record
+from gitstore.merge.roadmap import merge_roadmap, units
+from gitstore.record import dumps, format_time, loads, rewrite, same
+from gitstore.roadmap import Parser, find, set_field, stamp
+from gitstore.schema import Collection
+
+LWW = lambda key: "lww"  # noqa: E731
+FIELDS = ["title", "status", "owner", "priority", "notes", "extra"]
+values = st.one_of(st.sampled_from(["a", "b", "todo", "done", "x y", "no", ""]), st.integers(0, 5),
+                   st.text(max_size=8), st.just("line1\nline2\n"))
+BASE_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def _record(fields: dict[str, object], version: int, seconds: int, who: str) -> dict[str, object]:
+    stamp_ = format_time(BASE_TIME + dt.timedelta(seconds=seconds))
+    return {"id": "T-1", "version": version, "last_modified": stamp_, "modified_by": who} | fields
+
+
+@st.composite
+def three_records(draw: st.DrawFn) -> tuple[str, str, str, dict, dict, dict]:  # type: ignore[type-arg]
+    base_fields = draw(st.dictionaries(st.sampled_from(FIELDS), values, max_size=5))
+    base = _record(base_fields, 1, 0, "base")
+    base_text = dumps(base)
+    sides = []
+    for who in ("x", "y"):
+        changes = draw(st.dictionaries(st.sampled_from(FIELDS), st.one_of(st.none(), values), max_size=3))
+        fields = dict(base_fields)
+        for key, value in changes.items():
+            if value is None:
+                fields.pop(key, None)
+            else:
+                fields[key] = value
+        seconds = draw(st.integers(1, 100))
+        data = _record(fields, 2, seconds, who)
+        sides.append((rewrite(base_text, base, data), data))
+    (x_text, x), (y_text, y) = sides
+    return base_text, x_text, y_text, base, x, y
+
+
+@given(three_records())
+def test_record_merge_properties(case: tuple[str, str, str, dict, dict, dict]) -> None:  # type: ignore[type-arg]
+    b_text, x_text, y_text, b, x, y = case
+    assert merge_record(b_text, x_text, x_text, LWW).text == x_text
+    assert merge_record(b_text, b_text, y_text, LWW).text == y_text
+    assert merge_record(b_text, x_text, b_text, LWW).text == x_text
+    one = merge_record(b_text, x_text, y_text, LWW)
+    other = merge_record(b_text, y_text, x_text, LWW)
+    assert one.text == other.text and not one.conflicts
+    merged = loads(one.text)
+    later = x if (x["last_modified"], "x") > (y["last_modified"], "y") else y
+    missing = object()
+    for key in {*x, *y, *b} - {"version", "last_modified", "modified_by"}:
+        bv, xv, yv = b.get(key, missing), x.get(key, missing), y.get(key, missing)
+        got = merged.get(key, missing)
+        if not same(xv, bv) and same(yv, bv):
+            assert same(got, xv), key  # x's edit is not dropped
+        elif not same(yv, bv) and same(xv, bv):
+            assert same(got, yv), key
+        elif not same(xv, yv):
+            assert same(got, later.get(key, missing)), key  # both edited: the later one wins
+    assert Collection("tasks", "records/tasks").problems(merged) == []
+    if one.text not in (x_text, y_text):
+        assert merged["version"] == 3 and merged["last_modified"] == later["last_modified"]
+
+
+@given(three_records())
+def test_flag_keeps_ours_and_records_the_conflict(case: tuple[str, str, str, dict, dict, dict]) -> None:  # type: ignore[type-arg]
+    b_text, x_text, y_text, b, x, y = case
+    result = merge_record(b_text, x_text, y_text, lambda key: "flag")
+    merged = loads(result.text)  # always a readable record
+    for key in result.conflicts:
+        assert same(merged.get(key), x.get(key))
+        entry = merged["conflicts"][key]
+        assert ("ours" in entry) == (key in x) and ("theirs" in entry) == (key in y)
+
+
+def test_add_add_and_unparseable_sides() -> None:
+    a = dumps(_record({"title": "a"}, 1, 1, "a"))
+    c = dumps(_record({"title": "c", "owner": "c"}, 1, 2, "c"))
+    merged = loads(merge_record(None, a, c, LWW).text)
+    assert merged["title"] == "c" and merged["owner"] == "c"
+
+
+# ---------------------------------------------------------------- roadmap
+
+PARSER = Parser()
+
+
+def _doc(n: int) -> str:
+    return "# Roadmap\n\n**Last Updated**: today\n\n" + "".join(
+        f"### PRIORITY {i}: Item {i}\n**Status**: 📝 Planned\n\nBody {i} line 1.\nBody {i} line 2.\n\n" for i in range(1, n + 1)
+    )
+
+
+@st.composite
+def roadmap_edits(draw: st.DrawFn, base: str, who: str, offset: int) -> str:
+    doc = PARSER.parse(base)
+    ids = [s.id for s in doc.sections]
+    for section_id in draw(st.lists(st.sampled_from(ids), max_size=3, unique=True)):
+        section = find(doc, section_id)
+        kind = draw(st.sampled_from(["status", "body", "delete"]))
+        if kind == "status":
+            set_field(section, "Status", draw(st.sampled_from(["✅ Complete", "🔄 In Progress", f"by {who}"])), "\n")
+            stamp(section, 1, format_time(BASE_TIME + dt.timedelta(seconds=offset)), who, "\n")
+        elif kind == "body":
+            section.lines[-2] = f"Body {section_id} edited by {who}.\n"
+        else:
+            doc.blocks.remove(section)
+    for extra in range(draw(st.integers(0, 2))):
+        doc.blocks.append([f"### PRIORITY {offset + extra}: Added by {who}\n", "**Status**: 📝 Planned\n", "\n"])
+    return doc.render()
+
+
+@given(st.data())
+def test_roadmap_merge_properties(data: st.DataObject) -> None:
+    base = _doc(data.draw(st.integers(1, 6)))
+    x = data.draw(roadmap_edits(base, "x", 100))
+    y = data.draw(roadmap_edits(base, "y", 200))
+    assert merge_roadmap(base, x, x).text == x
+    assert merge_roadmap(base, base, y).text == y
+    assert merge_roadmap(base, x, base).text == x
+    result = merge_roadmap(base, x, y)
+    assert PARSER.parse(result.text).render() == result.text
+    ub, ux, uy, um = (units(t, PARSER) for t in (base, x, y, result.text))
+    for key in {*ux, *uy}:
+        in_x, in_y = ux.get(key), uy.get(key)
+        if in_x != ub.get(key) and in_y == ub.get(key) and in_x is not None:
+            assert um[key] == in_x, key  # changed on one side only: taken whole
+        if in_y != ub.get(key) and in_x == ub.get(key) and in_y is not None:
+            assert um[key] == in_y, key
+        if key not in ub and (in_x or in_y):
+            assert key in um  # nothing added anywhere is lost
+    if not result.conflicts:
+        assert "<<<<<<<" not in result.text
+
+
+def test_sections_added_on_both_sides_are_both_kept_ours_first() -> None:
+    base = _doc(2)
+    x = base + "### PRIORITY 3: From x\n\n"
+    y = base + "### PRIORITY 4: From y\n\n"
+    text = merge_roadmap(base, x, y).text
+    assert text.index("PRIORITY 3: From x") < text.index("PRIORITY 4: From y")
+
+
+def test_one_sided_reorder_is_kept() -> None:
+    base = _doc(3)
+    doc = PARSER.parse(base)
+    third = doc.sections[2]
+    doc.blocks.remove(third)
+    doc.blocks.insert(1, third)
+    reordered = doc.render()
+    edited = base.replace("Body 1 line 1.", "Body 1 changed.")
+    merged = merge_roadmap(base, edited, reordered).text
+    assert [s.id for s in PARSER.parse(merged).sections] == ["3", "1", "2"]
+    assert "Body 1 changed." in merged
+
+
+def test_same_line_edits_conflict_inside_the_section_only() -> None:
+    base = _doc(3)
+    x = base.replace("Body 2 line 1.", "Body 2 by x.").replace("Body 1 line 1.", "Body 1 by x.")
+    y = base.replace("Body 2 line 1.", "Body 2 by y.").replace("Body 3 line 1.", "Body 3 by y.")
+    result = merge_roadmap(base, x, y)
+    assert result.conflicts == 1 and result.conflicted == ["2"]
+    section_2 = "".join(units(result.text, PARSER)["2"])
+    assert "<<<<<<< ours\nBody 2 by x.\n=======\nBody 2 by y.\n>>>>>>> theirs\n" in section_2
+    assert "Body 1 by x." in result.text and "Body 3 by y." in result.text
+
+
+def test_deleted_versus_edited_is_kept_and_reported() -> None:
+    base = _doc(2)
+    x = base.replace("### PRIORITY 2: Item 2\n**Status**: 📝 Planned\n\nBody 2 line 1.\nBody 2 line 2.\n\n", "")
+    y = base.replace("Body 2 line 1.", "Body 2 edited.")
+    result = merge_roadmap(base, x, y)
+    assert "Body 2 edited." in result.text and result.notes
+
+
+def test_merge3_basics() -> None:
+    base = ["a\n", "b\n", "c\n"]
+    assert merge3(base, ["A\n", "b\n", "c\n"], ["a\n", "b\n", "C\n"]) == (["A\n", "b\n", "C\n"], 0)
+    assert merge3(base, ["x\n"], ["y\n"])[1] == 1
