@@ -6,7 +6,10 @@ with store.update("tasks", "T-42") as rec:
     rec["status"] = "done"
 """
 
+from __future__ import annotations
+
 from gitstore.errors import (
+    TYPE_CHECKING,
     ConfigError,
     GitStoreError,
     LockTimeout,
@@ -17,7 +20,22 @@ from gitstore.errors import (
     VersionConflict,
     WriteError,
 )
-from gitstore.store import Store
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from gitstore.store import Store
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that the merge driver and the hook, which run once per file, import only what
+    # they use (python -m gitstore imports this package first).
+    if name == "Store":
+        from gitstore.store import Store
+
+        return Store
+    raise AttributeError(f"module 'gitstore' has no attribute {name!r}")
+
 
 __all__ = [
     "ConfigError",

@@ -6,7 +6,9 @@ process exit. Library code raises, it never exits.
 
 from __future__ import annotations
 
-from pathlib import Path
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the driver 5 ms
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class GitStoreError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -110,7 +111,11 @@ def init_store(path: Path) -> list[str]:
 
 
 def driver_command() -> str:
-    """The driver command for this installation: this interpreter, so no PATH is needed."""
+    """The driver command for this installation, by absolute path so no PATH is needed: the
+    ``gitstore`` script beside this interpreter (it starts faster than ``python -m``)."""
+    script = Path(sys.executable).with_name("gitstore")
+    if script.is_file() and os.access(script, os.X_OK):
+        return f"{shlex.quote(str(script))} merge-driver %O %A %B %P"
     return f"{shlex.quote(sys.executable)} -m gitstore merge-driver %O %A %B %P"
 
 

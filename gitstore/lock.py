@@ -51,8 +51,9 @@ def _lock_fd(path: Path) -> int:
         except FileNotFoundError:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        if len(fds) > 256:  # bound the cache: close the oldest unlocked descriptors
-            for old in list(fds)[:128]:
+        if len(fds) > 256:  # bound the cache: close the oldest descriptors not locked now
+            held: set[Path] = _open_fds.__dict__.setdefault("held", set())
+            for old in [p for p in fds if p not in held][:128]:
                 os.close(fds.pop(old))
         fds[path] = fd
     return fd

@@ -16,8 +16,12 @@ from gitstore.schema import Collection
 
 LWW = lambda key: "lww"  # noqa: E731
 FIELDS = ["title", "status", "owner", "priority", "notes", "extra"]
-values = st.one_of(st.sampled_from(["a", "b", "todo", "done", "x y", "no", ""]), st.integers(0, 5),
-                   st.text(max_size=8), st.just("line1\nline2\n"))
+values = st.one_of(
+    st.sampled_from(["a", "b", "todo", "done", "x y", "no", ""]),
+    st.integers(0, 5),
+    st.text(max_size=8),
+    st.just("line1\nline2\n"),
+)
 BASE_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
@@ -33,7 +37,9 @@ def three_records(draw: st.DrawFn) -> tuple[str, str, str, dict, dict, dict]:  #
     base_text = dumps(base)
     sides = []
     for who in ("x", "y"):
-        changes = draw(st.dictionaries(st.sampled_from(FIELDS), st.one_of(st.none(), values), max_size=3))
+        changes = draw(
+            st.dictionaries(st.sampled_from(FIELDS), st.one_of(st.none(), values), max_size=3)
+        )
         fields = dict(base_fields)
         for key, value in changes.items():
             if value is None:
@@ -74,8 +80,10 @@ def test_record_merge_properties(case: tuple[str, str, str, dict, dict, dict]) -
 
 
 @given(three_records())
-def test_flag_keeps_ours_and_records_the_conflict(case: tuple[str, str, str, dict, dict, dict]) -> None:  # type: ignore[type-arg]
-    b_text, x_text, y_text, b, x, y = case
+def test_flag_keeps_ours_and_records_the_conflict(
+    case: tuple[str, str, str, dict, dict, dict],
+) -> None:  # type: ignore[type-arg]
+    b_text, x_text, y_text, _, x, y = case
     result = merge_record(b_text, x_text, y_text, lambda key: "flag")
     merged = loads(result.text)  # always a readable record
     for key in result.conflicts:
@@ -98,7 +106,8 @@ PARSER = Parser()
 
 def _doc(n: int) -> str:
     return "# Roadmap\n\n**Last Updated**: today\n\n" + "".join(
-        f"### PRIORITY {i}: Item {i}\n**Status**: 📝 Planned\n\nBody {i} line 1.\nBody {i} line 2.\n\n" for i in range(1, n + 1)
+        f"### PRIORITY {i}: Item {i}\n**Status**: 📝 Planned\n\nBody {i} line 1.\nBody {i} line 2.\n\n"
+        for i in range(1, n + 1)
     )
 
 
@@ -110,14 +119,21 @@ def roadmap_edits(draw: st.DrawFn, base: str, who: str, offset: int) -> str:
         section = find(doc, section_id)
         kind = draw(st.sampled_from(["status", "body", "delete"]))
         if kind == "status":
-            set_field(section, "Status", draw(st.sampled_from(["✅ Complete", "🔄 In Progress", f"by {who}"])), "\n")
+            set_field(
+                section,
+                "Status",
+                draw(st.sampled_from(["✅ Complete", "🔄 In Progress", f"by {who}"])),
+                "\n",
+            )
             stamp(section, 1, format_time(BASE_TIME + dt.timedelta(seconds=offset)), who, "\n")
         elif kind == "body":
             section.lines[-2] = f"Body {section_id} edited by {who}.\n"
         else:
             doc.blocks.remove(section)
     for extra in range(draw(st.integers(0, 2))):
-        doc.blocks.append([f"### PRIORITY {offset + extra}: Added by {who}\n", "**Status**: 📝 Planned\n", "\n"])
+        doc.blocks.append(
+            [f"### PRIORITY {offset + extra}: Added by {who}\n", "**Status**: 📝 Planned\n", "\n"]
+        )
     return doc.render()
 
 
@@ -178,7 +194,9 @@ def test_same_line_edits_conflict_inside_the_section_only() -> None:
 
 def test_deleted_versus_edited_is_kept_and_reported() -> None:
     base = _doc(2)
-    x = base.replace("### PRIORITY 2: Item 2\n**Status**: 📝 Planned\n\nBody 2 line 1.\nBody 2 line 2.\n\n", "")
+    x = base.replace(
+        "### PRIORITY 2: Item 2\n**Status**: 📝 Planned\n\nBody 2 line 1.\nBody 2 line 2.\n\n", ""
+    )
     y = base.replace("Body 2 line 1.", "Body 2 edited.")
     result = merge_roadmap(base, x, y)
     assert "Body 2 edited." in result.text and result.notes
@@ -188,3 +206,119 @@ def test_merge3_basics() -> None:
     base = ["a\n", "b\n", "c\n"]
     assert merge3(base, ["A\n", "b\n", "c\n"], ["a\n", "b\n", "C\n"]) == (["A\n", "b\n", "C\n"], 0)
     assert merge3(base, ["x\n"], ["y\n"])[1] == 1
+
+
+# ---------------------------------------------------------------- the driver on hostile input
+
+import contextlib  # noqa: E402
+import io  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from gitstore.merge.driver import main as driver  # noqa: E402
+
+RECORD = (
+    "id: T-1\nversion: 1\nlast_modified: 2026-01-01T00:00:00.000000Z\nmodified_by: a\ntitle: base\n"
+)
+
+
+def _drive(
+    tmp_path: Path, base: bytes | None, ours: bytes, theirs: bytes, name: str
+) -> tuple[int, bytes, str]:
+    paths = [tmp_path / n for n in ("O", "A", "B")]
+    for path, data in zip(paths, (base, ours, theirs), strict=True):
+        if data is not None:
+            path.write_bytes(data)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = driver([*(str(p) for p in paths), name])
+    return code, paths[1].read_bytes(), err.getvalue()
+
+
+def _keeps(result: bytes, *sides: bytes) -> bool:
+    return all(line in result.splitlines() for side in sides for line in side.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("case", "base", "ours", "theirs", "codes"),
+    [
+        (
+            "garbage bytes",
+            RECORD.encode(),
+            RECORD.replace("base", "ours").encode(),
+            b"\xff\xfe garbage\n",
+            {1},
+        ),
+        (
+            "binary side",
+            RECORD.encode(),
+            RECORD.encode() + b"owner: o\n",
+            b"\x00\x01\x02binary",
+            {1},
+        ),
+        (
+            "conflict markers inside a side",
+            RECORD.encode(),
+            RECORD.replace("base", "ours").encode(),
+            (RECORD + "<<<<<<< x\nowner: a\n=======\nowner: b\n>>>>>>> y\n").encode(),
+            {1},
+        ),
+        (
+            "missing base (add/add)",
+            None,
+            RECORD.replace("base", "ours").encode(),
+            RECORD.replace("base", "theirs").replace("00:00:00", "00:00:01").encode(),
+            {0},
+        ),
+        (
+            "10 MiB side",
+            RECORD.encode(),
+            (RECORD + "notes: " + "x" * (10 << 20) + "\n").encode(),
+            RECORD.replace("title: base", "title: theirs").encode(),
+            {0},
+        ),
+    ],
+)
+def test_driver_loses_no_text(
+    tmp_path: Path, case: str, base: bytes | None, ours: bytes, theirs: bytes, codes: set[int]
+) -> None:
+    code, result, err = _drive(tmp_path, base, ours, theirs, "records/tasks/T-1.yaml")
+    assert code in codes, (case, code, err)
+    if code == 0:
+        merged = loads(result.decode())
+        assert merged["id"] == "T-1"
+        if case == "10 MiB side":
+            assert merged["title"] == "theirs" and len(merged["notes"]) == 10 << 20
+    elif b"\x00" not in theirs:
+        assert _keeps(result, ours, theirs), (
+            case
+        )  # both sides' text is in the file, between markers
+
+
+def test_driver_kill_switch_is_a_line_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITSTORE_MERGE", "0")
+    ours = RECORD.replace("title: base", "title: ours").encode()
+    theirs = RECORD.replace("title: base", "title: theirs").encode()
+    code, result, _ = _drive(tmp_path, RECORD.encode(), ours, theirs, "records/tasks/T-1.yaml")
+    assert (
+        code == 1
+        and b"<<<<<<< ours\ntitle: ours\n=======\ntitle: theirs\n>>>>>>> theirs\n" in result
+    )
+
+
+def test_driver_roadmap_with_markers_already_inside(tmp_path: Path) -> None:
+    base = _doc(2).encode()
+    ours = base.replace(b"Body 1 line 1.", b"<<<<<<< old\nleftover\n=======\nother\n>>>>>>> old")
+    theirs = base.replace(b"Body 2 line 1.", b"Body 2 changed.")
+    code, result, _ = _drive(tmp_path, base, ours, theirs, "ROADMAP.md")
+    assert code == 0 and b"leftover" in result and b"Body 2 changed." in result
+
+
+def test_driver_usage() -> None:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert driver(["only-one"]) == 2
+    assert "usage" in err.getvalue()

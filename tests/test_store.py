@@ -151,3 +151,22 @@ def test_open_replays_a_committed_journal_and_sweeps_temps(store: Store) -> None
     assert loads(target.read_text())["title"] == "new"
     assert not journal.exists() and not stray.exists() and not tmp.exists()
     assert sorted(os.listdir(target.parent)) == ["T-1.yaml"]
+
+
+def test_many_distinct_records_in_one_process(store: Store) -> None:
+    # More lock files than the per-thread descriptor cache holds: a held lock is never evicted.
+    for i in range(1, 301):
+        store.put("tasks", {"id": f"T-{i}", "title": "x"})
+    with store.transaction() as tx:
+        for i in range(1, 301, 50):
+            with tx.update("tasks", f"T-{i}") as rec:
+                rec["status"] = "done"
+    for i in range(1, 301):
+        with store.update("tasks", f"T-{i}") as rec:
+            rec["owner"] = "o"
+    assert len(store.list("tasks", where={"owner": "o"})) == 300
+
+
+def test_a_write_inside_a_transaction_must_go_through_it(store: Store) -> None:
+    with pytest.raises(UsageError, match="through the transaction"), store.transaction():
+        store.put("tasks", {"id": "T-1", "title": "x"})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from difflib import SequenceMatcher
-
 Change = tuple[int, int, list[str]]  # replace base[i1:i2] with these lines
 
 
 def _changes(base: list[str], side: list[str]) -> list[Change]:
+    from difflib import SequenceMatcher
+
     matcher = SequenceMatcher(None, base, side, autojunk=False)
     return [
         (i1, i2, side[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
@@ -84,8 +84,7 @@ def _touches(change: Change, start: int, end: int) -> bool:
     if i1 == i2 == start == end:
         return True  # two insertions at the same point
     return (
-        (i1 < end
-        and i2 > start)
+        (i1 < end and i2 > start)
         or (i1 == i2 and start <= i1 < end)
         or (start == end and i1 <= start < i2)
     )

@@ -12,24 +12,30 @@ that does not parse at all makes the caller fall back to a line merge.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
-from gitstore.errors import RecordError
+from gitstore.errors import TYPE_CHECKING, RecordError
 from gitstore.merge.lines import merge3
 from gitstore.record import META, _spans, _value_lines, parse_time
 
-Strategy = Callable[[str], str]  # field name -> lww | flag | union | text
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    Strategy = Callable[[str], str]  # field name -> lww | flag | union | text
 
 
-@dataclass
 class Side:
-    text: str
-    lines: list[str]
-    spans: dict[str, tuple[int, int]]
-    values: dict[str, str] = field(default_factory=dict)  # key -> span text, normalised
+    """One version of a record file, cut into key spans. (A plain class: the driver's start-up
+    time matters, and dataclasses costs 7 ms to import.)"""
+
+    def __init__(
+        self,
+        text: str,
+        lines: list[str],
+        spans: dict[str, tuple[int, int]],
+        values: dict[str, str] | None = None,
+    ):
+        self.text, self.lines, self.spans = text, lines, spans
+        self.values = values or {}  # key -> span text, normalised
 
     def scalar(self, key: str) -> str:
         span = self.values.get(key, "")
@@ -39,18 +45,25 @@ class Side:
         return value
 
     def order(self) -> tuple[Any, ...]:
-        """Tie-break order: (last_modified, version, modified_by, content hash). Never a side."""
+        """Tie-break order: (last_modified, version, modified_by). Never favours a side: see
+        :func:`later`, which settles a full tie by content hash."""
         try:
             stamp = parse_time(self.scalar("last_modified")).isoformat()
         except ValueError:
             stamp = ""
         version = self.scalar("version")
-        return (
-            stamp,
-            int(version) if version.isdigit() else -1,
-            self.scalar("modified_by"),
-            hashlib.sha256(self.text.encode()).hexdigest(),
-        )
+        return (stamp, int(version) if version.isdigit() else -1, self.scalar("modified_by"))
+
+
+def later(o: Side, t: Side) -> tuple[Side, Side]:
+    """(winner, loser) by (last_modified, version, modified_by, content hash)."""
+    ko, kt = o.order(), t.order()
+    if ko == kt:
+        import hashlib  # only for a full tie, so most merges never import it
+
+        ko += (hashlib.sha256(o.text.encode()).hexdigest(),)
+        kt += (hashlib.sha256(t.text.encode()).hexdigest(),)
+    return (t, o) if kt > ko else (o, t)
 
 
 def cut(text: str) -> Side | None:
@@ -72,11 +85,10 @@ def cut(text: str) -> Side | None:
     return Side(text, lines, spans, values)
 
 
-@dataclass
 class Result:
-    text: str
-    conflicts: list[str]  # the fields flagged as true conflicts
-    notes: list[str] = field(default_factory=list)
+    def __init__(self, text: str, conflicts: list[str]):
+        self.text = text
+        self.conflicts = conflicts  # the fields flagged as true conflicts
 
 
 _MISSING = None
@@ -92,7 +104,7 @@ def merge_record(base: str | None, ours: str, theirs: str, strategy: Strategy) -
     o, t = cut(ours), cut(theirs)
     if b is None or o is None or t is None:
         return _slow(base, ours, theirs, strategy)
-    winner, loser = (t, o) if t.order() > o.order() else (o, t)
+    winner, loser = later(o, t)
     chosen: dict[str, str | None] = {}  # key -> the lines to write (None: key absent)
     conflicts: dict[str, tuple[str | None, str | None, str | None]] = {}
     keys = [k for k in dict.fromkeys([*o.spans, *t.spans, *b.spans]) if k not in META]

@@ -1,0 +1,145 @@
+"""Merge-driver benchmark: one file through the driver next to `git merge-file`, and a real
+`git merge` of two branches that both changed the same N records, with the driver and without.
+
+Run: python bench/merge.py [--records 1000]. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from gitstore import Store
+from gitstore.initialize import driver_command, init_store
+from gitstore.record import dumps, next_clock
+
+FIELDS = {f"field_{i}": f"value number {i}" for i in range(15)}
+
+
+def record(i: int, **changes: str) -> str:
+    data = (
+        {
+            "id": f"T-{i}",
+            "version": 1,
+            "last_modified": next_clock(),
+            "modified_by": "bench",
+            "title": "bench",
+            "status": "todo",
+        }
+        | FIELDS
+        | changes
+    )
+    return dumps(data)
+
+
+def timed(argv: list[str], runs: int, cwd: Path) -> float:
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, capture_output=True, check=False)
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples)
+
+
+def one_file(tmp: Path, runs: int) -> None:
+    base, ours, theirs = tmp / "O", tmp / "A", tmp / "B"
+    base_text = record(1)
+    theirs_text = base_text.replace("field_3: value number 3", "field_3: theirs")
+    ours_text = base_text.replace("field_9: value number 9", "field_9: ours")
+
+    def reset() -> None:
+        base.write_text(base_text)
+        theirs.write_text(theirs_text)
+        ours.write_text(ours_text)
+
+    reset()
+    git = timed(["git", "merge-file", "-p", str(ours), str(base), str(theirs)], runs, tmp)
+    driver = []
+    command = driver_command().replace("%O %A %B %P", "").split()
+    for _ in range(runs):
+        reset()
+        t = time.perf_counter()
+        subprocess.run(
+            [*command, str(base), str(ours), str(theirs), "records/tasks/T-1.yaml"],
+            cwd=tmp,
+            check=True,
+        )
+        driver.append(time.perf_counter() - t)
+    d = statistics.median(driver)
+    python = timed([sys.executable, "-c", "pass"], runs, tmp)
+    print(
+        f"one 20-field record (median of {runs}): git merge-file {git * 1e3:.1f} ms, "
+        f"gitstore merge-driver {d * 1e3:.1f} ms (ratio {d / git:.1f}x; python -c pass {python * 1e3:.1f} ms; goal < 40 ms)"
+    )
+
+
+def many_files(tmp: Path, count: int) -> None:
+    root = tmp / "repo"
+    init_store(root)
+    store = Store.open(root)
+    folder = root / "records" / "tasks"
+    folder.mkdir(parents=True)
+    for i in range(1, count + 1):
+        (folder / f"T-{i}.yaml").write_text(record(i))
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@x",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@x",
+    }
+
+    def git(*args: str, cwd: Path = root) -> None:
+        subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=env)
+
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    git("checkout", "-qb", "other")
+    for i in range(1, count + 1):
+        with store.update("tasks", f"T-{i}") as rec:
+            rec["field_3"] = "theirs"
+    git("commit", "-qam", "theirs")
+    git("checkout", "-q", "-")
+    for i in range(1, count + 1):
+        with store.update("tasks", f"T-{i}") as rec:
+            rec["field_9"] = "ours"
+    git("commit", "-qam", "ours")
+    text = tmp / "text"
+    shutil.copytree(root, text)
+    (text / ".git" / "info" / "attributes").write_text("*.yaml merge=text\n")
+    results = {}
+    for label, where in (("text merge", text), ("gitstore driver", root)):
+        t = time.perf_counter()
+        done = subprocess.run(
+            ["git", "merge", "--no-edit", "other"],
+            cwd=where,
+            capture_output=True,
+            env=env,
+            text=True,
+        )
+        results[label] = (time.perf_counter() - t, done.returncode)
+    (tt, tc), (dt, dc) = results["text merge"], results["gitstore driver"]
+    print(f"git merge of two branches that changed the same {count} records (different fields):")
+    print(f"  text merge:      {tt:.2f} s (exit {tc})")
+    print(f"  gitstore driver: {dt:.2f} s (exit {dc}), {dt / count * 1e3:.1f} ms a file")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=21)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        one_file(Path(tmp), args.runs)
+        many_files(Path(tmp), args.records)
+
+
+if __name__ == "__main__":
+    main()
