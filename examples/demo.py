@@ -1,9 +1,11 @@
 """The two-minute tour: a store in a temp folder, edited from the CLI while a second process
-hammers the same record, with nothing lost. Run: python examples/demo.py
+hammers the same record, with nothing lost; a roadmap edited section by section; two branches
+that both changed it merged by git with no human. Run: python examples/demo.py
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,22 @@ def gitstore(*args: str, cwd: Path) -> str:
         print(textwrap.indent(output, "  "))
     print(f"  (exit {done.returncode})")
     return done.stdout
+
+
+# A fresh machine may have no git identity: the demo's commits use their own.
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "demo",
+    "GIT_AUTHOR_EMAIL": "demo@example.com",
+    "GIT_COMMITTER_NAME": "demo",
+    "GIT_COMMITTER_EMAIL": "demo@example.com",
+}
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True, env=GIT_ENV
+    ).stdout
 
 
 HAMMER = """
