@@ -78,13 +78,30 @@ def main() -> None:
         (root / "records/tasks/T-2.yaml").write_text("id: T-2\ntitle: [broken\n")
         gitstore("set", "T-2", "status=done", cwd=root)
 
-        print("\n# it is all plain text in git")
-        subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-        print(
-            subprocess.run(
-                ["git", "status", "--short"], cwd=root, capture_output=True, text=True
-            ).stdout
+        (root / "records/tasks/T-2.yaml").unlink()
+        gitstore("add", "tasks", "T-2", "title=Write the docs", cwd=root)
+
+        print("\n# the roadmap is plain markdown; an edit touches only its section")
+        gitstore(
+            "roadmap", "add", "--title", "Ship the merge driver", "--field", "Owner=alice", cwd=root
         )
+        gitstore("roadmap", "list", cwd=root)
+
+        print("\n# two branches edit the same roadmap and the same task; git merges them, no human")
+        git(root, "add", "-A")
+        git(root, "commit", "-qm", "base")
+        git(root, "checkout", "-qb", "teammate")
+        gitstore("roadmap", "status", "2", "in_progress", cwd=root)
+        gitstore("set", "T-1", "owner=carol", cwd=root)
+        git(root, "commit", "-qam", "teammate's edits")
+        git(root, "checkout", "-q", "-")
+        gitstore("roadmap", "status", "1", "complete", cwd=root)
+        gitstore("set", "T-1", "status=done", cwd=root)
+        git(root, "commit", "-qam", "my edits")
+        print("$ git merge teammate")
+        print(textwrap.indent(git(root, "merge", "--no-edit", "teammate").rstrip(), "  "))
+        gitstore("roadmap", "list", cwd=root)
+        gitstore("get", "T-1", cwd=root)
 
 
 if __name__ == "__main__":
