@@ -29,14 +29,28 @@ _KEEP = {
 }
 
 
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP}
+def clean_env(keep_index: bool = False) -> dict[str, str]:
+    """The environment without the calling git's GIT_* variables. ``keep_index`` keeps
+    GIT_INDEX_FILE (made absolute): inside a pre-commit hook it names the index being committed
+    (``git commit -a`` and ``git commit PATH`` use a temporary one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP}
+    index = os.environ.get("GIT_INDEX_FILE")
+    if keep_index and index:
+        env["GIT_INDEX_FILE"] = os.path.abspath(index)
+    return env
 
 
-def git(*args: str, cwd: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def git(
+    *args: str, cwd: str | Path, check: bool = True, keep_index: bool = False
+) -> subprocess.CompletedProcess[str]:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=cwd, env=clean_env(), capture_output=True, text=True, check=False
+            ["git", *args],
+            cwd=cwd,
+            env=clean_env(keep_index),
+            capture_output=True,
+            text=True,
+            check=False,
         )
     except FileNotFoundError:
         raise GitStoreError("git is not installed or not on PATH") from None
@@ -54,3 +68,33 @@ def init_repo(path: Path) -> None:
     import git as gitpython
 
     gitpython.Repo.init(path)
+
+
+def cat_files(root: Path, objects: list[str]) -> dict[str, bytes | None]:
+    """Contents of git objects (``:path`` for the index, ``HEAD:path``), one git process."""
+    request = "".join(f"{name}\n" for name in objects).encode()
+    done = subprocess.run(
+        ["git", "cat-file", "--batch"],
+        cwd=root,
+        env=clean_env(keep_index=True),
+        input=request,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise GitStoreError(f"git cat-file failed: {done.stderr.decode(errors='replace').strip()}")
+    out: dict[str, bytes | None] = {}
+    data, pos = done.stdout, 0
+    for name in objects:
+        end = data.index(b"\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) != 3 or header[1] != b"blob":
+            out[name] = None  # missing (a new file has no HEAD version), or not a file
+            if len(header) == 3:
+                pos += int(header[2]) + 1
+            continue
+        size = int(header[2])
+        out[name] = data[pos : pos + size]
+        pos += size + 1
+    return out

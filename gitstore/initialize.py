@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -113,14 +112,17 @@ def init_store(path: Path) -> list[str]:
 def driver_command() -> str:
     """The driver command for this installation, by absolute path so no PATH is needed: the
     ``gitstore`` script beside this interpreter (it starts faster than ``python -m``)."""
-    script = Path(sys.executable).with_name("gitstore")
-    if script.is_file() and os.access(script, os.X_OK):
-        return f"{shlex.quote(str(script))} merge-driver %O %A %B %P"
+    from gitstore.hook import gitstore_command
+
+    script = gitstore_command()
+    if script != "gitstore":
+        return f"{shlex.quote(script)} merge-driver %O %A %B %P"
     return f"{shlex.quote(sys.executable)} -m gitstore merge-driver %O %A %B %P"
 
 
 def install(path: Path) -> list[str]:
-    """Register the merge driver and the .gitattributes lines (idempotent; for fresh clones)."""
+    """Register the merge driver, the .gitattributes lines and the pre-commit hook (idempotent;
+    for fresh clones)."""
     from gitstore.schema import load_config
 
     done = []
@@ -140,6 +142,9 @@ def install(path: Path) -> list[str]:
     ]
     if _ensure_lines(path / ".gitattributes", tuple(f"{p} merge=gitstore" for p in patterns)):
         done.append("added merge=gitstore lines to .gitattributes")
+    from gitstore.hook import install_hook
+
+    done += install_hook(path)
     return done
 
 

@@ -37,6 +37,13 @@ class Roadmap:
         self.new_label = str(config.get("new_label") or "PRIORITY {id}")
         self.path: Path = store.root / store.config.roadmap_path
 
+    def validator(self) -> Any:
+        from gitstore.validate import Validator
+
+        config: dict[str, Any] = self.store.config.raw.get("roadmap") or {}
+        duplicates = str(config.get("duplicate_ids") or "error")
+        return Validator(self.store.config, self.parser, self.statuses, duplicates)
+
     # ------------------------------------------------------------ reading
 
     def text(self) -> str:

@@ -53,7 +53,16 @@ def store_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(store_dir: Path) -> Iterator[Store]:
-    yield Store.open(store_dir)
+    opened = Store.open(store_dir)
+    yield opened
+    # Every record a test wrote through the store must validate: no false positives.
+    from gitstore.validate import worktree_files
+
+    validator = opened.roadmap().validator()
+    files = worktree_files(opened.root, validator, None)
+    files.pop(opened.config.roadmap_path, None)
+    problems = [p for n, d in files.items() for p in validator.check(n, d) if p.severity == "error"]
+    assert problems == [], problems
 
 
 def git(root: Path, *args: str) -> str:

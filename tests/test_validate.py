@@ -1,0 +1,173 @@
+"""validate.py: every rule on hostile files (with the right line), and no false positives."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from gitstore import Store
+from gitstore.hook import script
+from tests.conftest import SHARED, gitstore
+
+GOOD = "id: T-1\nversion: 2\nlast_modified: 2026-11-22T09:41:07.123456Z\nmodified_by: a\ntitle: ok\nstatus: todo\n"
+RULER_ROADMAP = (
+    "# Roadmap\n\nSetext title\n=======\n\n### PRIORITY 1: A\n**Status**: 📝 Planned\n\n"
+    "```\n<<<<<<< not a conflict\n=======\n>>>>>>> inside a fence\n# not a heading\n```\n"
+)
+
+CASES = [
+    # (name, file, content, rule, line)
+    ("malformed YAML", "records/tasks/T-1.yaml", "id: T-1\ntitle: [x\n", "yaml", 2),
+    ("anchor", "records/tasks/T-1.yaml", GOOD + "a: &x 1\nb: *x\n", "anchor", 7),
+    ("alias bomb", "records/tasks/T-1.yaml", GOOD + "a: &a [x, x]\nb: &b [*a, *a]\n", "anchor", 7),
+    ("tag", "records/tasks/T-1.yaml", GOOD + "x: !!python/object:os.system ls\n", "tag", 7),
+    ("flow mapping", "records/tasks/T-1.yaml", GOOD + "x: {a: 1}\n", "flow-mapping", 7),
+    ("duplicate key", "records/tasks/T-1.yaml", GOOD + "title: again\n", "duplicate-key", 7),
+    ("not UTF-8", "records/tasks/T-1.yaml", b"id: T-1\ntitle: caf\xe9\n", "encoding", 2),
+    ("empty", "records/tasks/T-1.yaml", "", "empty", 1),
+    ("too big", "records/tasks/T-1.yaml", GOOD + "notes: " + "x" * (1 << 20) + "\n", "size", 1),
+    ("id differs", "records/tasks/T-1.yaml", GOOD.replace("id: T-1", "id: T-2"), "id", 1),
+    ("missing required", "records/tasks/T-1.yaml", GOOD.replace("title: ok\n", ""), "schema", 1),
+    ("wrong type", "records/tasks/T-1.yaml", GOOD + "priority: high\n", "schema", 7),
+    (
+        "bad enum",
+        "records/tasks/T-1.yaml",
+        GOOD.replace("status: todo", "status: later"),
+        "schema",
+        6,
+    ),
+    ("bad date", "records/tasks/T-1.yaml", GOOD + "due: tomorrow\n", "schema", 7),
+    (
+        "bad version",
+        "records/tasks/T-1.yaml",
+        GOOD.replace("version: 2", "version: two"),
+        "reserved",
+        2,
+    ),
+    (
+        "bad timestamp",
+        "records/tasks/T-1.yaml",
+        GOOD.replace("2026-11-22T09:41:07.123456Z", "yesterday"),
+        "reserved",
+        3,
+    ),
+    ("bad tombstone", "records/tasks/T-1.yaml", GOOD + "deleted: maybe\n", "reserved", 7),
+    (
+        "conflicts block",
+        "records/tasks/T-1.yaml",
+        GOOD + "conflicts:\n  status:\n    ours: a\n    theirs: b\n",
+        "unresolved-conflict",
+        7,
+    ),
+    (
+        "conflict markers",
+        "records/tasks/T-1.yaml",
+        GOOD + "<<<<<<< ours\nowner: a\n=======\nowner: b\n>>>>>>> theirs\n",
+        "conflict-markers",
+        7,
+    ),
+    (
+        "private key",
+        "records/tasks/T-1.yaml",
+        GOOD + "notes: |\n  -----BEGIN RSA PRIVATE KEY-----\n  abc\n",
+        "secret",
+        8,
+    ),
+    ("AWS key", "records/tasks/T-1.yaml", GOOD + "owner: AKIAABCDEFGHIJKLMNOP\n", "secret", 7),
+    ("GitHub token", "records/tasks/T-1.yaml", GOOD + "owner: ghp_" + "a" * 36 + "\n", "secret", 7),
+    (
+        "Slack token",
+        "records/tasks/T-1.yaml",
+        GOOD + "owner: xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx\n",
+        "secret",
+        7,
+    ),
+    (
+        "unknown field rejected",
+        "records/notifications/N-1.yaml",
+        "id: N-1\nmessage: hi\nsurprise: 1\n",
+        "schema",
+        3,
+    ),
+    (
+        "roadmap markers",
+        "ROADMAP.md",
+        "# R\n\n### PRIORITY 1: A\n<<<<<<< ours\nx\n=======\ny\n>>>>>>> theirs\n",
+        "conflict-markers",
+        4,
+    ),
+    (
+        "roadmap duplicate id",
+        "ROADMAP.md",
+        "### PRIORITY 1: A\n\n### PRIORITY 1: B\n",
+        "duplicate-id",
+        3,
+    ),
+    ("roadmap secret", "ROADMAP.md", "### PRIORITY 1: A\nkey AKIAABCDEFGHIJKLMNOP\n", "secret", 2),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "file", "content", "rule", "line"), CASES, ids=[c[0] for c in CASES]
+)
+def test_each_rule_with_its_line(
+    store_dir: Path, name: str, file: str, content: str | bytes, rule: str, line: int
+) -> None:
+    config = store_dir / "gitstore.yaml"
+    config.write_text(
+        config.read_text().replace(
+            '    id_prefix: "N-"\n', '    id_prefix: "N-"\n    extra: reject\n'
+        )
+    )
+    path = store_dir / file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    res = gitstore("validate", cwd=store_dir)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert f"{file}:{line}: {rule}: " in res.stdout, res.stdout
+
+
+def test_a_ruler_a_setext_heading_and_markers_in_a_fence_are_fine(store_dir: Path) -> None:
+    (store_dir / "ROADMAP.md").write_text(RULER_ROADMAP)
+    res = gitstore("validate", cwd=store_dir)
+    assert res.returncode == 0, res.stdout
+
+
+def test_unknown_status_is_a_warning(store_dir: Path) -> None:
+    (store_dir / "ROADMAP.md").write_text("### PRIORITY 1: A\n**Status**: someday maybe\n")
+    res = gitstore("validate", cwd=store_dir)
+    assert res.returncode == 0 and "ROADMAP.md:2: warning: status:" in res.stdout
+
+
+def test_json_output(store_dir: Path) -> None:
+    import json
+
+    (store_dir / "records/tasks").mkdir(parents=True)
+    (store_dir / "records/tasks/T-1.yaml").write_text("id: T-1\n")
+    res = gitstore("validate", "--json", cwd=store_dir)
+    out = json.loads(res.stdout)
+    assert res.returncode == 1 and out["problems"][0]["rule"] == "schema"
+
+
+@pytest.mark.skipif(
+    not (SHARED / "corpus").is_dir(), reason="corpus not found (../shared is absent)"
+)
+def test_no_false_positives_on_the_corpus(store: Store) -> None:
+    validator = store.roadmap().validator()
+    validator.duplicate_ids = "warn"  # the corpus has real duplicate headings: reported, not failed
+    files = sorted((SHARED / "corpus" / "roadmap").rglob("*.md.gz"))
+    errors = []
+    for path in files:
+        errors += [
+            p
+            for p in validator.check("ROADMAP.md", gzip.decompress(path.read_bytes()))
+            if p.severity == "error"
+        ]
+    assert len(files) == 80 and errors == []
+
+
+def test_the_shipped_hook_is_the_installed_one() -> None:
+    shipped = (Path(__file__).resolve().parents[1] / "hooks" / "pre-commit").read_text()
+    assert shipped == script("gitstore", ".")
