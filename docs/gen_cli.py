@@ -10,7 +10,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-COMMANDS = ["init", "install", "add", "get", "set", "rm", "list", "edit", "validate", "merge-driver"]
+COMMANDS = [
+    "init",
+    "install",
+    "add",
+    "get",
+    "set",
+    "rm",
+    "list",
+    "edit",
+    "validate",
+    "merge-driver",
+]
 ROADMAP_COMMANDS = ["list", "show", "add", "set", "status", "move", "rm", "edit", "next"]
 OUT = Path(__file__).with_name("cli.md")
 

@@ -258,7 +258,7 @@ def _block_text(value: str) -> str | None:
     return "".join(out)
 
 
-def _value_lines(key: str, value: object) -> str | None:
+def value_lines(key: str, value: object) -> str | None:
     """``key: value`` as complete lines, or None when the fast path cannot write it."""
     if isinstance(value, str) and "\n" in value:
         block = _block_text(value)
@@ -305,7 +305,7 @@ def _ordered(data: Mapping[str, Any]) -> dict[str, Any]:
 def dumps(data: Mapping[str, Any]) -> str:
     """Canonical text for a new record: metadata first, then fields in the order given."""
     data = _ordered(data)
-    parts = [_value_lines(k, v) for k, v in data.items()]
+    parts = [value_lines(k, v) for k, v in data.items()]
     if all(p is not None for p in parts) and all(_KEY.fullmatch(k) for k in data):
         text = "".join(p for p in parts if p is not None)
         if _verified(text, data):
@@ -317,7 +317,7 @@ _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*):(?:[ \t]|$)")
 
 
-def _spans(lines: list[str]) -> Iterator[tuple[str | None, int, int]]:
+def key_spans(lines: list[str]) -> Iterator[tuple[str | None, int, int]]:
     """Top-level ``(key, start, end)`` line spans; key None for a line we do not understand."""
     starts = []
     for i, line in enumerate(lines):
@@ -379,7 +379,7 @@ def _surgical(
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     spans = {}
-    for key, start, end in _spans(lines):
+    for key, start, end in key_spans(lines):
         if key is None or key in spans:
             return None
         spans[key] = (start, end)
@@ -396,7 +396,7 @@ def _surgical(
             trusted = trusted and end == start + 1 and _one_line_value(lines[start])
             dropped.update(range(start, end))
         if key in new:
-            text = _value_lines(key, new[key])
+            text = value_lines(key, new[key])
             if text is None or not _KEY.fullmatch(key):
                 return None
             trusted = trusted and text.count("\n") == 1

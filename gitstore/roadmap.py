@@ -12,7 +12,7 @@ of one section.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from gitstore.errors import NotFound, UsageError
@@ -260,6 +260,24 @@ def _paragraph_length(lines: list[str]) -> int:
     while n < len(lines) - 1 and not _NOT_PARAGRAPH.match(_content(lines[len(lines) - 1 - n])):
         n += 1
     return n
+
+
+def unfenced(text: str) -> Iterator[str]:
+    """The lines of a markdown text, with fenced code blocks blanked (line numbers kept)."""
+    fence: str | None = None
+    for line in text.splitlines():
+        content = _content(line)
+        if fence is not None:
+            if _closes(fence, content):
+                fence = None
+            yield ""
+            continue
+        opening = _FENCE.match(content)
+        if opening:
+            fence = opening.group(1)
+            yield ""
+            continue
+        yield line
 
 
 # ---------------------------------------------------------------- finding and editing

@@ -247,7 +247,7 @@ class Store:
         record_id = self.collection(collection).check_id(data.get("id"))
         with self.writing(f"{collection}/{record_id}.lock"):
             old_text, old = self._load(collection, record_id)
-            _check_version(old, expected_version, self.path_of(collection, record_id))
+            check_version(old, expected_version, self.path_of(collection, record_id))
             return self._write(collection, old_text, old, dict(data))
 
     @contextmanager
@@ -265,7 +265,7 @@ class Store:
             old_text, old = self._load(collection, record_id)
             if old is None and not create:
                 raise NotFound(f"no record {record_id} in {collection}", path)
-            _check_version(old, expected_version, path)
+            check_version(old, expected_version, path)
             rec: Record = copy.deepcopy(old) if old is not None else {"id": record_id}
             yield rec
             if rec.get("id") != record_id:
@@ -284,7 +284,7 @@ class Store:
             path = self.path_of(collection, record_id)
             if old is None or old.get("deleted") is True:
                 raise NotFound(f"no record {record_id} in {collection}", path)
-            _check_version(old, expected_version, path)
+            check_version(old, expected_version, path)
             return self._write(collection, old_text, old, copy.deepcopy(old) | {"deleted": True})
 
     def put_text(
@@ -297,7 +297,7 @@ class Store:
             raise RecordError(f"id must stay {record_id!r} (found {edited.get('id')!r})", path)
         with self.writing(f"{collection}/{record_id}.lock"):
             _, old = self.read(collection, record_id)
-            _check_version(old, expected_version, path)
+            check_version(old, expected_version, path)
             if old is not None and same(edited, old):
                 return old
             stamped = self.stamp(collection, old, edited)
@@ -331,7 +331,7 @@ class Store:
         return Transaction(self)
 
 
-def _check_version(old: Record | None, expected: int | None, path: Path) -> None:
+def check_version(old: Record | None, expected: int | None, path: Path) -> None:
     if expected is None:
         return
     actual = 0 if old is None else int(old.get("version", 0))

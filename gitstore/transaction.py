@@ -80,9 +80,9 @@ class Transaction:
         else:
             old_text, old = self.store.read(collection, record_id)
             previous = old
-        from gitstore.store import _check_version
+        from gitstore.store import check_version
 
-        _check_version(previous, expected_version, self.store.path_of(collection, record_id))
+        check_version(previous, expected_version, self.store.path_of(collection, record_id))
         stamped = self.store.stamp(collection, old, new)  # one version bump per transaction
         self._staged[key] = (old_text, old, stamped)
         return stamped

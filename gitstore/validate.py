@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitstore import fs, gitio
 from gitstore.errors import RecordError
 from gitstore.record import loads
-from gitstore.roadmap import _FENCE, Parser, _closes, _content, status_meaning
+from gitstore.roadmap import Parser, status_meaning, unfenced
 from gitstore.schema import Collection, Config
 
 MAX_ROADMAP_BYTES = 16 << 20
@@ -92,18 +91,10 @@ class Validator:
     def check_record(
         self, path: str, data: bytes, coll: Collection, head: bytes | None
     ) -> list[Problem]:
-        found: list[Problem] = []
-        if len(data) > fs.MAX_FILE_BYTES:
-            return [
-                Problem(
-                    path, 1, "size", f"{len(data)} bytes, over the {fs.MAX_FILE_BYTES}-byte limit"
-                )
-            ]
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            return [Problem(path, data[: err.start].count(b"\n") + 1, "encoding", "not UTF-8 text")]
-        found += markers(path, text.splitlines())
+        text = _text(path, data, fs.MAX_FILE_BYTES)
+        if isinstance(text, Problem):
+            return [text]
+        found = markers(path, text.splitlines())
         found += secrets(path, text)
         if found and any(p.rule == "conflict-markers" for p in found):
             return found
@@ -146,16 +137,9 @@ class Validator:
     # ------------------------------------------------------------ roadmap
 
     def check_roadmap(self, path: str, data: bytes) -> list[Problem]:
-        if len(data) > MAX_ROADMAP_BYTES:
-            return [
-                Problem(
-                    path, 1, "size", f"{len(data)} bytes, over the {MAX_ROADMAP_BYTES}-byte limit"
-                )
-            ]
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            return [Problem(path, data[: err.start].count(b"\n") + 1, "encoding", "not UTF-8 text")]
+        text = _text(path, data, MAX_ROADMAP_BYTES)
+        if isinstance(text, Problem):
+            return [text]
         found = markers(path, list(unfenced(text)))
         found += secrets(path, text)
         doc = self.parser.parse(text)
@@ -188,22 +172,14 @@ class Validator:
         return found
 
 
-def unfenced(text: str) -> Iterator[str]:
-    """The lines of a markdown text, with fenced code blocks blanked (line numbers kept)."""
-    fence: str | None = None
-    for line in text.splitlines():
-        content = _content(line)
-        if fence is not None:
-            if _closes(fence, content):
-                fence = None
-            yield ""
-            continue
-        opening = _FENCE.match(content)
-        if opening:
-            fence = opening.group(1)
-            yield ""
-            continue
-        yield line
+def _text(path: str, data: bytes, limit: int) -> str | Problem:
+    """The file's text, or the one problem that stops every other check."""
+    if len(data) > limit:
+        return Problem(path, 1, "size", f"{len(data)} bytes, over the {limit}-byte limit")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return Problem(path, data[: err.start].count(b"\n") + 1, "encoding", "not UTF-8 text")
 
 
 def markers(path: str, lines: list[str]) -> list[Problem]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from gitstore.errors import TYPE_CHECKING, RecordError
 from gitstore.merge.lines import merge3
-from gitstore.record import META, _spans, _value_lines, parse_time
+from gitstore.record import META, key_spans, parse_time, value_lines
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -72,7 +72,7 @@ def cut(text: str) -> Side | None:
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     spans: dict[str, tuple[int, int]] = {}
-    for key, start, end in _spans(lines):
+    for key, start, end in key_spans(lines):
         if key is None or key in spans:
             return None
         spans[key] = (start, end)
@@ -179,7 +179,7 @@ def _merge_values(key: str, how: str, b: Side, o: Side, t: Side) -> str | None:
         base, mine, yours = bv or [], ov or [], tv or []
         merged = [x for x in mine if not (x in base and x not in yours)]
         merged += [x for x in yours if x not in base and x not in merged]
-        return _value_lines(key, merged)
+        return value_lines(key, merged)
     if not all(v is None or isinstance(v, str) for v in (bv, ov, tv)) or ov is None or tv is None:
         return None
     lines, conflicted = merge3(
@@ -187,7 +187,7 @@ def _merge_values(key: str, how: str, b: Side, o: Side, t: Side) -> str | None:
         ov.splitlines(keepends=True),
         tv.splitlines(keepends=True),
     )
-    return None if conflicted else _value_lines(key, "".join(lines))
+    return None if conflicted else value_lines(key, "".join(lines))
 
 
 def _tombstone(

@@ -152,37 +152,23 @@ def test_the_pre_commit_framework_runs_our_hook(store_dir: Path, tmp_path: Path)
     git(store_dir, "add", "-A")
     pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
-    res = subprocess.run(
-        [
+
+    def try_repo() -> subprocess.CompletedProcess[str]:
+        argv = [
             pre_commit,
             "try-repo",
             str(hook_repo),
             "gitstore-validate",
             "--files",
             "records/tasks/T-1.yaml",
-        ],
-        cwd=store_dir,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+        ]
+        return subprocess.run(
+            argv, cwd=store_dir, capture_output=True, text=True, env=env, timeout=600
+        )
+
+    res = try_repo()
     assert res.returncode == 1, res.stdout + res.stderr
     assert "records/tasks/T-1.yaml:2: yaml: invalid YAML" in res.stdout
     (store_dir / "records/tasks/T-1.yaml").write_text("id: T-1\ntitle: fine\n")
-    res = subprocess.run(
-        [
-            pre_commit,
-            "try-repo",
-            str(hook_repo),
-            "gitstore-validate",
-            "--files",
-            "records/tasks/T-1.yaml",
-        ],
-        cwd=store_dir,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    res = try_repo()
     assert res.returncode == 0, res.stdout + res.stderr
