@@ -22,7 +22,7 @@ collections:
     path: records/tasks
     id_pattern: "T-[0-9]+"    # a regular expression every id must match in full
     id_prefix: "T-"           # 'gitstore add tasks' without an id picks the next free T-<n>
-    extra: allow              # undeclared fields are kept (daemons add fields); 'reject' forbids
+    extra: allow              # undeclared fields are kept (daemons add them); 'warn' or 'reject'
     fields:
       title:
         type: str

@@ -207,6 +207,26 @@ class Roadmap:
 
         return self._edit(change)
 
+    def replace_body(self, name: str, body: str) -> dict[str, Any]:
+        """Replace what follows a section's heading, metadata and field lines with ``body``."""
+
+        def change(doc: roadmap.Document) -> dict[str, Any]:
+            section = self.find(doc, name)
+            head = max(
+                (i for i, _, _ in section.fields().values()), default=1 if section.meta() else 0
+            )
+            lines = roadmap.split_lines(body)
+            if lines and not lines[-1].endswith("\n"):
+                lines[-1] += doc.newline
+            section.lines = section.lines[: head + 1] + lines
+            section.header_end = len(section.lines)
+            roadmap.reindex(doc, self.parser)  # a body may hold headings that end the section
+            section = self.find(doc, section.name)
+            self._stamp(doc, section)
+            return self.describe(section)
+
+        return self._edit(change)
+
     def replace(self, name: str, text: str) -> dict[str, Any]:
         """Replace a whole section with ``text`` (heading included), e.g. after ``edit``."""
 

@@ -137,11 +137,14 @@ class Collection:
             if problem:
                 found.append(problem)
         if self.extra == "reject":
-            from gitstore.record import RESERVED
-
-            unknown = [k for k in data if k not in self.fields and k not in RESERVED]
-            found += [f"{k}: unknown field (extra: reject)" for k in unknown]
+            found += [f"{k}: unknown field (extra: reject)" for k in self.unknown(data)]
         return found
+
+    def unknown(self, data: dict[str, Any]) -> list[str]:
+        """Fields the schema does not declare (kept, warned of, or rejected per ``extra``)."""
+        from gitstore.record import RESERVED
+
+        return [k for k in data if k not in self.fields and k not in RESERVED]
 
     def coerce(self, raw: dict[str, str], typed: dict[str, Any] | None = None) -> dict[str, Any]:
         """Typed values from ``KEY=VALUE`` strings (undeclared fields stay strings), plus values

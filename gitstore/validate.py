@@ -119,6 +119,17 @@ class Validator:
             if key == "id":
                 continue  # reported above, with the file name
             found.append(Problem(path, _line_of(text, key), rule, problem))
+        if coll.extra == "warn":
+            for key in coll.unknown(rec):
+                found.append(
+                    Problem(
+                        path,
+                        _line_of(text, key),
+                        "schema",
+                        f"{key}: not declared in gitstore.yaml (extra: warn)",
+                        "warning",
+                    )
+                )
         if "conflicts" in rec:
             fields = ", ".join(rec["conflicts"]) if isinstance(rec["conflicts"], dict) else "?"
             found.append(

@@ -322,3 +322,17 @@ def test_driver_usage() -> None:
     with contextlib.redirect_stderr(err):
         assert driver(["only-one"]) == 2
     assert "usage" in err.getvalue()
+
+
+@pytest.mark.parametrize(("policy", "deleted"), [("delete", True), ("edit", None), ("lww", True)])
+def test_tombstone_policies(policy: str, deleted: object) -> None:
+    base = dumps(_record({"title": "t", "owner": "a"}, 1, 0, "base"))
+    deleter = dumps(_record({"title": "t", "owner": "a", "deleted": True}, 2, 20, "d"))
+    editor = dumps(_record({"title": "t", "owner": "b"}, 2, 10, "e"))
+
+    def strategy(key: str) -> str:
+        return policy if key == "deleted" else "lww"
+
+    for ours, theirs in ((deleter, editor), (editor, deleter)):
+        merged = loads(merge_record(base, ours, theirs, strategy).text)
+        assert merged.get("deleted") is deleted and merged["owner"] == "b"  # the edit is kept

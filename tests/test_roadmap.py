@@ -318,3 +318,13 @@ def test_story_ids_can_be_enabled(store_dir: Path) -> None:
     (store_dir / "ROADMAP.md").write_text("## 🚨 US-035: Story\n**Status**: 📝 Planned\n")
     res = gitstore("roadmap", "next", "--json", cwd=store_dir)
     assert res.returncode == 0 and '"id": "US-035"' in res.stdout
+
+
+def test_replace_body_keeps_heading_and_fields(store: Store) -> None:
+    road = store.roadmap()
+    before = road.section_text("1")
+    road.replace_body("1", "New body.\n\n- a list\n")
+    after = road.section_text("1")
+    assert after.startswith("### PRIORITY 1: Set up the project\n<!-- gitstore: version=1 ")
+    assert "**Status**: 📝 Planned\n**Owner**: (nobody yet)\nNew body.\n\n- a list\n" in after
+    assert "Describe the work here" in before and "Describe the work here" not in after

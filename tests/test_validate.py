@@ -171,3 +171,14 @@ def test_no_false_positives_on_the_corpus(store: Store) -> None:
 def test_the_shipped_hook_is_the_installed_one() -> None:
     shipped = (Path(__file__).resolve().parents[1] / "hooks" / "pre-commit").read_text()
     assert shipped == script("gitstore", ".")
+
+
+def test_extra_warn_reports_undeclared_fields_without_failing(store_dir: Path) -> None:
+    config = store_dir / "gitstore.yaml"
+    config.write_text(config.read_text().replace("    extra: allow ", "    extra: warn  "))
+    (store_dir / "records/tasks").mkdir(parents=True)
+    (store_dir / "records/tasks/T-1.yaml").write_text("id: T-1\ntitle: x\nsurprise: 1\n")
+    res = gitstore("validate", cwd=store_dir)
+    assert (
+        res.returncode == 0 and "records/tasks/T-1.yaml:3: warning: schema: surprise" in res.stdout
+    )

@@ -250,3 +250,30 @@ def test_driver_imports_nothing_heavy(tmp_path: Path) -> None:
     )
     assert res.stdout.strip() == "0 []", res.stdout + res.stderr
     assert "owner: c" in ours.read_text() and "title: b" in ours.read_text()
+
+
+def test_install_keeps_a_foreign_driver_and_is_idempotent(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    git(root, "init", "-q")
+    git(root, "config", "merge.gitstore.driver", "my-own-driver %O %A %B")
+    res = subprocess.run(
+        [sys.executable, "-m", "gitstore", "init"], cwd=root, capture_output=True, text=True
+    )
+    assert res.returncode == 0 and "warning: merge.gitstore.driver is set to" in res.stdout
+    assert git(root, "config", "--get", "merge.gitstore.driver").strip() == "my-own-driver %O %A %B"
+    git(root, "config", "--unset", "merge.gitstore.driver")
+    first = subprocess.run(
+        [sys.executable, "-m", "gitstore", "install"], cwd=root, capture_output=True, text=True
+    )
+    assert "registered the gitstore merge driver" in first.stdout
+    attributes = (root / ".gitattributes").read_text()
+    assert (
+        "ROADMAP.md merge=gitstore\n" in attributes
+        and "records/tasks/*.yaml merge=gitstore\n" in attributes
+    )
+    again = subprocess.run(
+        [sys.executable, "-m", "gitstore", "install"], cwd=root, capture_output=True, text=True
+    )
+    assert again.stdout.strip() == "already installed"
+    assert (root / ".gitattributes").read_text() == attributes
