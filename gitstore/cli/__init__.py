@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         from gitstore.merge.driver import main as merge_driver
 
         return merge_driver(args[1:])
-    from gitstore.cli import records, roadmap, setup, validate  # noqa: F401  (registers the commands)
+    from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401  (registers the commands)
     from gitstore.cli.common import app
 
     try:

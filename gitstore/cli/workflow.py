@@ -1,0 +1,189 @@
+"""Git workflow commands: commit, log, conflicts, resolve, status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from gitstore.cli.common import (
+    JsonFlag,
+    app,
+    emit_json,
+    handled,
+    parse_assignments,
+    state,
+    to_jsonable,
+)
+
+
+def _store(root: str) -> Any:
+    from gitstore.store import Store
+
+    return Store.open(root)
+
+
+@app.command()
+def commit(
+    ctx: typer.Context,
+    message: Annotated[
+        str | None,
+        typer.Option(
+            "-m",
+            "--message",
+            help="The commit message (default: which records and fields changed).",
+        ),
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Commit the store's files (records, roadmap, config) and nothing else.
+
+    Waits while another git process holds .git/index.lock, and never removes it.
+
+    Example: gitstore commit -m "Plan the sprint"
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        from gitstore.workflow import commit as do_commit
+
+        sha = do_commit(_store(st.root), message)
+        if st.json:
+            emit_json({"commit": sha})
+        else:
+            print(f"committed {sha[:12]}" if sha else "nothing to commit")
+
+
+@app.command()
+def log(
+    ctx: typer.Context,
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="A record (ID or COLLECTION/ID) or a roadmap section id."
+        ),
+    ],
+    json_out: JsonFlag = False,
+) -> None:
+    """The history of one record or roadmap section: commit, author, date, version, changes.
+
+    Example: gitstore log T-42
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        from gitstore.errors import NotFound
+        from gitstore.history import record_log, section_log
+
+        store = _store(st.root)
+        try:
+            collection, record_id = store.resolve(name)
+            entries = record_log(store, collection, record_id)
+        except NotFound:
+            entries = section_log(store, name)
+        if st.json:
+            emit_json(entries)
+            return
+        for entry in entries:
+            print(
+                f"{entry['commit'][:12]} {entry['date']} {entry['author']} "
+                f"v{entry['version']} {entry['event']}"
+            )
+            for key, (old, new) in entry["changes"].items():
+                print(f"    {key}: {to_jsonable(old)!r} -> {to_jsonable(new)!r}")
+
+
+@app.command()
+def conflicts(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """List records a merge left conflicted (with the fields), and unmerged files. Exit 1 if any.
+
+    Example: gitstore conflicts --json
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        from gitstore.workflow import conflicts as find_conflicts
+
+        found = find_conflicts(_store(st.root))
+        if st.json:
+            emit_json(found)
+        else:
+            for item in found:
+                where = f"{item['collection']}/{item['id']}" if "id" in item else item["path"]
+                detail = ", ".join(item["fields"]) or item.get("problem", "")
+                print(f"{where}: {detail}")
+            if not found:
+                print("no conflicts")
+        if found:
+            raise typer.Exit(1)
+
+
+@app.command()
+def resolve(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="ID", help="ID or COLLECTION/ID.")],
+    ours: Annotated[
+        bool, typer.Option("--ours", help="Keep our value of every conflicting field.")
+    ] = False,
+    theirs: Annotated[
+        bool, typer.Option("--theirs", help="Take their value of every conflicting field.")
+    ] = False,
+    field: Annotated[
+        list[str] | None,
+        typer.Option("--field", metavar="KEY=ours|theirs|VALUE", help="Per field (repeatable)."),
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Resolve a record's flagged conflicts, write it (version + 1) and stage it.
+
+    Example: gitstore resolve T-42 --theirs --field owner=alice
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        from gitstore.errors import UsageError
+        from gitstore.workflow import resolve as do_resolve
+
+        if ours and theirs:
+            raise UsageError("--ours or --theirs, not both")
+        choices, typed = parse_assignments(field or [])
+        if typed:
+            raise UsageError("use --field KEY=ours|theirs|VALUE")
+        rec = do_resolve(
+            _store(st.root),
+            name,
+            side="ours" if ours else "theirs" if theirs else None,
+            fields=choices,
+        )
+        if st.json:
+            emit_json(rec)
+        else:
+            print(f"{rec['id']} resolved (version {rec['version']}) and staged")
+
+
+@app.command()
+def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """Uncommitted store changes, conflicts, ahead/behind the upstream, validation problems.
+
+    Example: gitstore status
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        from gitstore.workflow import status as store_status
+
+        report = store_status(_store(st.root))
+        if st.json:
+            emit_json(report)
+            return
+        print(f"changes: {len(report['changes'])}")
+        for line in report["changes"]:
+            print(f"  {line}")
+        if report["ahead"] is not None:
+            print(f"upstream: {report['ahead']} ahead, {report['behind']} behind")
+        else:
+            print("upstream: none")
+        print(f"conflicts: {len(report['conflicts'])}")
+        for item in report["conflicts"]:
+            print(
+                f"  {item.get('collection', '')}/{item.get('id', item.get('path'))}: "
+                f"{', '.join(item['fields'])}"
+            )
+        print(f"validation errors: {len(report['problems'])}")
+        for problem in report["problems"]:
+            print(f"  {problem}")

@@ -1,0 +1,180 @@
+"""Git workflow over a store: commit store files, list and resolve conflicts, report status.
+
+Everything here runs git through :mod:`gitstore.gitio` and writes files through the Store, so
+the same locks and atomic writes apply. Commits take the store lock exclusively: no write can
+land between staging and committing.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitstore import gitio
+from gitstore.errors import GitStoreError, NotFound, RecordError, UsageError
+from gitstore.record import META, loads, same
+
+if TYPE_CHECKING:
+    from gitstore.store import Record, Store
+
+
+def store_paths(store: Store) -> list[str]:
+    """The paths, relative to the store root, that hold store data."""
+    paths = ["gitstore.yaml", store.config.roadmap_path]
+    paths += [c.path.rstrip("/") for c in store.config.collections.values()]
+    return paths
+
+
+def _git_retrying(store: Store, *args: str) -> str:
+    """Run git, waiting (with backoff) while another git process holds .git/index.lock."""
+    deadline = time.monotonic() + store.lock_timeout
+    pause = 0.05
+    while True:
+        done = gitio.git(*args, cwd=store.root, check=False)
+        if done.returncode == 0:
+            return done.stdout
+        detail = (done.stderr or done.stdout).strip()
+        if "index.lock" in detail and time.monotonic() < deadline:
+            time.sleep(pause)  # another git is running: never remove its lock, wait for it
+            pause = min(pause * 2, 1.0)
+            continue
+        if "index.lock" in detail:
+            raise GitStoreError(
+                f"git's index is locked by another git process (.git/index.lock) for over "
+                f"{store.lock_timeout:g} s; let it finish (or remove the lock if no git runs)",
+                store.root,
+            )
+        last = detail.splitlines()[-1] if detail else f"exit {done.returncode}"
+        raise GitStoreError(f"git {args[0]} failed: {last}", store.root)
+
+
+def commit(store: Store, message: str | None = None) -> str | None:
+    """Stage and commit the store's files only; the commit id, or None when nothing changed."""
+    paths = [p for p in store_paths(store) if (store.root / p).exists()]
+    with store.lock("store.lock"):
+        _git_retrying(store, "add", "-A", "--", *paths)
+        changed = gitio.git("diff", "--cached", "--name-only", "--", *paths, cwd=store.root).stdout
+        names = [n for n in changed.splitlines() if n]
+        if not names:
+            return None
+        text = message or describe_changes(store, names)
+        _git_retrying(store, "commit", "-q", "-m", text, "--only", "--", *names)
+        return gitio.git("rev-parse", "HEAD", cwd=store.root).stdout.strip()
+
+
+def describe_changes(store: Store, names: list[str]) -> str:
+    """A commit message naming each changed record and its changed fields."""
+    prefix = gitio.git("rev-parse", "--show-prefix", cwd=store.root).stdout.strip()
+    blobs = gitio.cat_files(store.root, [f"{at}:{prefix}{n}" for at in ("HEAD", "") for n in names])
+    parts = []
+    for name in names:
+        old, new = blobs[f"HEAD:{prefix}{name}"], blobs[f":{prefix}{name}"]
+        label = Path(name).stem if name.endswith(".yaml") else name
+        if old is None:
+            parts.append(f"{label} (new)")
+        elif new is None:
+            parts.append(f"{label} (removed)")
+        elif name.endswith(".yaml"):
+            parts.append(f"{label} ({', '.join(changed_fields(old, new)) or 'format'})")
+        else:
+            parts.append(label)
+    return "gitstore: " + "; ".join(parts)
+
+
+def changed_fields(old: bytes, new: bytes) -> list[str]:
+    try:
+        before, after = loads(old.decode()), loads(new.decode())
+    except (RecordError, UnicodeDecodeError):
+        return ["unparseable"]
+    keys = dict.fromkeys([*before, *after])
+    return [k for k in keys if k not in META and not same(before.get(k), after.get(k))]
+
+
+# ---------------------------------------------------------------- conflicts
+
+
+def conflicts(store: Store) -> list[dict[str, Any]]:
+    """Records holding a ``conflicts:`` block, and files git reports unmerged."""
+    found = []
+    for name in store.config.collections:
+        for record_id in store.ids(name):
+            try:
+                _, rec = store.read(name, record_id)
+            except RecordError as err:
+                found.append(
+                    {"collection": name, "id": record_id, "fields": [], "problem": err.message}
+                )
+                continue
+            if rec is not None and isinstance(rec.get("conflicts"), dict):
+                found.append(
+                    {"collection": name, "id": record_id, "fields": sorted(rec["conflicts"])}
+                )
+    unmerged = gitio.git(
+        "diff", "--name-only", "--diff-filter=U", cwd=store.root, check=False
+    ).stdout
+    for path in unmerged.splitlines():
+        if path and not any(f"/{c['id']}.yaml" in path for c in found):
+            found.append({"path": path, "fields": [], "problem": "unmerged (conflict markers)"})
+    return found
+
+
+def resolve(
+    store: Store, name: str, *, side: str | None = None, fields: dict[str, str] | None = None
+) -> Record:
+    """Settle a record's flagged conflicts: ``side`` ("ours"/"theirs") for every field, or per
+    field ``{"status": "theirs", "owner": "alice"}`` (a value other than ours/theirs is used as
+    is). Writes the record (version + 1) without its conflicts block and stages it."""
+    collection, record_id = store.resolve(name)
+    with store.update(collection, record_id) as rec:
+        block = rec.get("conflicts")
+        if not isinstance(block, dict):
+            raise NotFound(f"{collection}/{record_id} has no conflicts to resolve")
+        choices = dict(fields or {})
+        unknown = set(choices) - set(block)
+        if unknown:
+            raise UsageError(
+                f"not in conflict: {', '.join(sorted(unknown))} (conflicts: {', '.join(block)})"
+            )
+        for key in block:
+            choice = choices.get(key, side)
+            if choice is None:
+                raise UsageError(f"say how to resolve {key}: --ours, --theirs or --field {key}=...")
+            entry = block[key] if isinstance(block[key], dict) else {}
+            if choice in ("ours", "theirs"):
+                if choice in entry:
+                    rec[key] = entry[choice]
+                else:
+                    rec.pop(key, None)  # that side had no such field
+            else:
+                rec[key] = store.collection(collection).field(key).coerce(choice)
+        del rec["conflicts"]
+    path = store.path_of(collection, record_id).relative_to(store.root)
+    _git_retrying(store, "add", "--", str(path))
+    return rec
+
+
+# ---------------------------------------------------------------- status
+
+
+def status(store: Store) -> dict[str, Any]:
+    paths = [p for p in store_paths(store) if (store.root / p).exists()]
+    porcelain = gitio.git("status", "--porcelain", "--", *paths, cwd=store.root, check=False).stdout
+    changes = [line for line in porcelain.splitlines() if line]
+    upstream = gitio.git(
+        "rev-list", "--left-right", "--count", "HEAD...@{upstream}", cwd=store.root, check=False
+    )
+    ahead = behind = None
+    if upstream.returncode == 0:
+        ahead, behind = (int(n) for n in upstream.stdout.split())
+    from gitstore.validate import check_many, worktree_files
+
+    validator = store.roadmap().validator()
+    problems = check_many(validator, worktree_files(store.root, validator, None), {})
+    return {
+        "changes": changes,
+        "conflicts": conflicts(store),
+        "ahead": ahead,
+        "behind": behind,
+        "problems": [str(p) for p in problems if p.severity == "error"],
+    }

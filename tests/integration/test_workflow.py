@@ -1,0 +1,115 @@
+"""commit, log, conflicts, resolve and status against real repositories."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+from gitstore import Store
+from tests.conftest import git, gitstore
+
+
+def test_commit_only_store_files_with_a_generated_message(store_dir: Path) -> None:
+    store = Store.open(store_dir)
+    (store_dir / "notes.txt").write_text("not store data\n")
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    res = gitstore("commit", cwd=store_dir)
+    assert res.returncode == 0 and "committed" in res.stdout, res.stderr
+    assert "?? notes.txt" in git(store_dir, "status", "--porcelain")
+    with store.update("tasks", "T-1") as rec:
+        rec["status"] = "doing"
+        rec["owner"] = "alice"
+    assert gitstore("commit", cwd=store_dir).returncode == 0
+    assert git(store_dir, "log", "-1", "--format=%s").strip() == "gitstore: T-1 (status, owner)"
+    assert gitstore("commit", cwd=store_dir).stdout.strip() == "nothing to commit"
+
+
+def test_commit_waits_for_gits_index_lock_and_never_removes_it(store_dir: Path) -> None:
+    store = Store.open(store_dir)
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    lock = store_dir / ".git" / "index.lock"
+    lock.write_text("")
+    res = gitstore("commit", cwd=store_dir, env={"GITSTORE_LOCK_TIMEOUT": "0.5"})
+    assert res.returncode == 1 and "index.lock" in res.stderr and res.stderr.count("\n") == 1
+    assert lock.exists()  # another git's lock is never deleted
+    threading.Timer(0.3, lock.unlink).start()  # the other git finishes in time
+    t = time.monotonic()
+    res = gitstore("commit", cwd=store_dir, env={"GITSTORE_LOCK_TIMEOUT": "10"})
+    assert res.returncode == 0, res.stderr
+    assert time.monotonic() - t >= 0.3
+
+
+def test_log_of_a_record_and_of_a_section(store_dir: Path) -> None:
+    store = Store.open(store_dir)
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    gitstore("commit", "-m", "one", cwd=store_dir)
+    with store.update("tasks", "T-1") as rec:
+        rec["status"] = "done"
+    store.roadmap().set_status("1", "in_progress")
+    gitstore("commit", "-m", "two", cwd=store_dir)
+    entries = json.loads(gitstore("log", "T-1", "--json", cwd=store_dir).stdout)
+    assert [e["event"] for e in entries] == ["changed", "created"]
+    assert entries[0]["changes"] == {"status": [None, "done"]} and entries[0]["version"] == 2
+    assert entries[0]["author"] == "Test"
+    sections = json.loads(gitstore("log", "1", "--json", cwd=store_dir).stdout)
+    assert sections[0]["changes"]["Status"] == ["📝 Planned", "🔄 In Progress"]
+    human = gitstore("log", "T-1", cwd=store_dir).stdout
+    assert "status: None -> 'done'" in human
+
+
+def test_conflicts_and_resolve(store_dir: Path) -> None:
+    config = store_dir / "gitstore.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "        default: todo\n        merge: lww",
+            "        default: todo\n        merge: flag",
+        )
+    )
+    store = Store.open(store_dir)
+    store.put("tasks", {"id": "T-1", "title": "x", "status": "todo"})
+    gitstore("commit", cwd=store_dir)
+    git(store_dir, "checkout", "-qb", "other")
+    with store.update("tasks", "T-1") as rec:
+        rec["status"] = "blocked"
+    gitstore("commit", cwd=store_dir)
+    git(store_dir, "checkout", "-q", "main")
+    with store.update("tasks", "T-1") as rec:
+        rec["status"] = "doing"
+    gitstore("commit", cwd=store_dir)
+    assert git_fails(store_dir, "merge", "other")
+    listed = gitstore("conflicts", "--json", cwd=store_dir)
+    assert listed.returncode == 1
+    assert {"collection": "tasks", "id": "T-1", "fields": ["status"]} in json.loads(listed.stdout)
+    status = json.loads(gitstore("status", "--json", cwd=store_dir).stdout)
+    assert status["conflicts"] and any("unresolved-conflict" in p for p in status["problems"])
+    res = gitstore("resolve", "T-1", "--theirs", cwd=store_dir)
+    assert res.returncode == 0, res.stderr
+    rec = Store.open(store_dir).get("tasks", "T-1")
+    assert rec["status"] == "blocked" and "conflicts" not in rec
+    assert "M  records/tasks/T-1.yaml" in git(store_dir, "status", "--porcelain")
+    assert gitstore("conflicts", cwd=store_dir).returncode == 0
+    git(store_dir, "commit", "-qm", "merged")  # the hook validates the resolution
+
+
+def git_fails(root: Path, *args: str) -> bool:
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=root, capture_output=True).returncode != 0
+
+
+def test_status_reports_changes_and_upstream(store_dir: Path, tmp_path: Path) -> None:
+    store = Store.open(store_dir)
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    gitstore("commit", cwd=store_dir)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(store_dir, "remote", "add", "origin", str(remote))
+    git(store_dir, "push", "-q", "-u", "origin", "main")
+    store.put("tasks", {"id": "T-2", "title": "y"})
+    gitstore("commit", cwd=store_dir)
+    store.put("tasks", {"id": "T-3", "title": "z"})
+    report = json.loads(gitstore("status", "--json", cwd=store_dir).stdout)
+    assert report["ahead"] == 1 and report["behind"] == 0
+    assert report["changes"] == ["?? records/tasks/T-3.yaml"] and report["problems"] == []
