@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 
 def store_paths(store: Store) -> list[str]:
-    """The paths, relative to the store root, that hold store data."""
-    paths = ["gitstore.yaml", store.config.roadmap_path]
+    """The paths, relative to the store root, that hold store data and its configuration
+    (.gitattributes and .gitignore carry the merge driver's and the temp files' lines)."""
+    paths = ["gitstore.yaml", ".gitattributes", ".gitignore", store.config.roadmap_path]
     paths += [c.path.rstrip("/") for c in store.config.collections.values()]
     return paths
 

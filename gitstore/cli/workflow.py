@@ -187,3 +187,77 @@ def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:
         print(f"validation errors: {len(report['problems'])}")
         for problem in report["problems"]:
             print(f"  {problem}")
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix", help="Repair what is safe: driver, hook, .gitattributes, journal, temps."
+        ),
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Check this clone: merge driver, hook, .gitattributes, temp files, journal, locks, conflicts.
+
+    Exit 1 when a check fails.
+
+    Example: gitstore doctor --fix
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        from gitstore.doctor import doctor as run_doctor
+
+        checks = run_doctor(_store(st.root), fix=fix)
+        if st.json:
+            emit_json(checks)
+        else:
+            for item in checks:
+                print(f"{'ok  ' if item['ok'] else 'FAIL'} {item['check']}: {item['detail']}")
+        if not all(item["ok"] for item in checks):
+            raise typer.Exit(1)
+
+
+@app.command("check-merge")
+def check_merge(
+    ctx: typer.Context,
+    revisions: Annotated[
+        str,
+        typer.Argument(metavar="[REV]", help="Revision range (default: all of HEAD's history)."),
+    ] = "HEAD",
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Commit the driver's result for files unchanged since.")
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Find merges whose store files differ from what the merge driver produces (a web merge, a
+    clone without 'gitstore install'). Exit 1 when any is found and not fixed.
+
+    Example: gitstore check-merge origin/main..HEAD --fix
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        from gitstore.doctor import check_merges, fix_merges
+
+        store = _store(st.root)
+        found = check_merges(store, revisions)
+        sha = fix_merges(store, found) if fix and found else None
+        if st.json:
+            emit_json(
+                {
+                    "found": [{k: v for k, v in f.items() if k != "expected"} for f in found],
+                    "fixed_by": sha,
+                }
+            )
+        else:
+            for item in found:
+                what = "conflict markers" if item["markers"] else "differs from the driver's merge"
+                print(f"{item['merge'][:12]} {item['path']}: {what}")
+            if sha:
+                print(f"fixed in {sha[:12]}")
+            elif not found:
+                print("every merge of store files matches the driver")
+        if found and not sha:
+            raise typer.Exit(1)

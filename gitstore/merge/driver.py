@@ -55,7 +55,7 @@ def merge_files(base: str, ours: str, theirs: str, path: str) -> int:
     if path.endswith(".md"):
         from gitstore.merge.roadmap import merge_roadmap
 
-        merged = merge_roadmap(base_text, ours_text, theirs_text, _roadmap_parser())
+        merged = merge_roadmap(base_text, ours_text, theirs_text, _roadmap_parser("."))
         for note in merged.notes:
             print(f"gitstore merge-driver: {path}: {note}", file=sys.stderr)
         _write(ours, merged.text)
@@ -70,7 +70,7 @@ def merge_files(base: str, ours: str, theirs: str, path: str) -> int:
     from gitstore.merge.record import merge_record
 
     try:
-        result = merge_record(base_text or None, ours_text, theirs_text, _strategies(path))
+        result = merge_record(base_text or None, ours_text, theirs_text, _strategies(path, "."))
     except RecordError as err:
         return line_merge(base, ours, theirs, path, str(err))
     _write(ours, result.text)
@@ -82,6 +82,22 @@ def merge_files(base: str, ours: str, theirs: str, path: str) -> int:
         )
         return CONFLICTS
     return CLEAN
+
+
+def merge_texts(base: str, ours: str, theirs: str, path: str, root: str) -> str | None:
+    """What the driver writes for these three versions, or None when it would fall back to a
+    line merge. ``root`` holds the gitstore.yaml that configures it. (For check-merge.)"""
+    if path.endswith(".md"):
+        from gitstore.merge.roadmap import merge_roadmap
+
+        return merge_roadmap(base, ours, theirs, _roadmap_parser(root)).text
+    from gitstore.errors import RecordError
+    from gitstore.merge.record import merge_record
+
+    try:
+        return merge_record(base or None, ours, theirs, _strategies(path, root)).text
+    except RecordError:
+        return None
 
 
 def _read(path: str) -> str:
@@ -130,10 +146,10 @@ def line_merge(base: str, ours: str, theirs: str, path: str, why: str | None = N
     return CLEAN if done.returncode == 0 else CONFLICTS if done.returncode > 0 else FAILED
 
 
-def _config() -> dict[str, object]:
+def _config(root: str) -> dict[str, object]:
     """gitstore.yaml of the repository being merged (git runs drivers at its top level)."""
     try:
-        with open("gitstore.yaml", encoding="utf-8") as handle:
+        with open(os.path.join(root, "gitstore.yaml"), encoding="utf-8") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError):
         return {}
@@ -146,29 +162,29 @@ def _config() -> dict[str, object]:
     return raw if isinstance(raw, dict) else {}
 
 
-def _strategies(path: str) -> Callable[[str], str]:
+def _strategies(path: str, root: str) -> Callable[[str], str]:
     """Per-field strategies of the collection holding ``path``; the config is read on first use
     (most merges never need it: only a field both sides changed asks)."""
     loaded: list[dict[str, str]] = []
 
     def strategy(key: str) -> str:
         if not loaded:
-            loaded.append(_field_strategies(path))
+            loaded.append(_field_strategies(path, root))
         return loaded[0].get(key, "lww")
 
     return strategy
 
 
-def _field_strategies(path: str) -> dict[str, str]:
+def _field_strategies(path: str, root: str) -> dict[str, str]:
     """``field -> strategy``, and ``deleted -> `` the tombstone policy (merge.tombstones)."""
     from pathlib import Path
 
     from gitstore.errors import GitStoreError
     from gitstore.schema import parse_config
 
-    raw = _config()
+    raw = _config(root)
     try:
-        config = parse_config(Path("."), raw, Path("gitstore.yaml"))
+        config = parse_config(Path(root), raw, Path(root) / "gitstore.yaml")
     except GitStoreError:
         return {}
     found = {"deleted": config.tombstones}
@@ -179,17 +195,17 @@ def _field_strategies(path: str) -> dict[str, str]:
     return found
 
 
-def _roadmap_parser() -> Parser:
+def _roadmap_parser(root: str) -> Parser:
     from gitstore.roadmap import DEFAULT_HEADINGS, STORY_HEADING, Parser
 
     try:
-        with open("gitstore.yaml", encoding="utf-8") as handle:
+        with open(os.path.join(root, "gitstore.yaml"), encoding="utf-8") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError):
         text = ""
     if "headings" not in text and "story_ids" not in text:
         return Parser()  # the common case: no YAML parse at all
-    roadmap = _config().get("roadmap") or {}
+    roadmap = _config(root).get("roadmap") or {}
     headings = (
         list(roadmap.get("headings") or DEFAULT_HEADINGS) if isinstance(roadmap, dict) else []
     )

@@ -113,3 +113,64 @@ def test_status_reports_changes_and_upstream(store_dir: Path, tmp_path: Path) ->
     report = json.loads(gitstore("status", "--json", cwd=store_dir).stdout)
     assert report["ahead"] == 1 and report["behind"] == 0
     assert report["changes"] == ["?? records/tasks/T-3.yaml"] and report["problems"] == []
+
+
+def test_doctor_on_a_fresh_clone_and_fix(store_dir: Path, tmp_path: Path) -> None:
+    Store.open(store_dir).put("tasks", {"id": "T-1", "title": "x"})
+    gitstore("commit", cwd=store_dir)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(store_dir), str(clone))
+    res = gitstore("doctor", "--json", cwd=clone)
+    checks = {c["check"]: c for c in json.loads(res.stdout)}
+    assert res.returncode == 1
+    assert not checks["merge driver"]["ok"] and not checks["pre-commit hook"]["ok"]
+    assert checks[".gitattributes"]["ok"]  # committed, so a clone has it
+    (clone / "records/tasks/.gitstore-tmp-T-1.yaml.1.x").write_text("stray")
+    fixed = gitstore("doctor", "--fix", cwd=clone)
+    assert fixed.returncode == 0, fixed.stdout
+    assert "ok   merge driver" in fixed.stdout and not list(clone.rglob(".gitstore-tmp-*"))
+
+
+def test_check_merge_finds_and_repairs_a_merge_made_without_the_driver(store_dir: Path) -> None:
+    import subprocess
+
+    store = Store.open(store_dir)
+    store.put("tasks", {"id": "T-1", "title": "x", "status": "todo"})
+    gitstore("commit", cwd=store_dir)
+    git(store_dir, "checkout", "-qb", "other")
+    with store.update("tasks", "T-1") as rec:
+        rec["owner"] = "bob"
+    gitstore("commit", cwd=store_dir)
+    git(store_dir, "checkout", "-q", "main")
+    with store.update("tasks", "T-1") as rec:
+        rec["status"] = "doing"
+    gitstore("commit", cwd=store_dir)
+    assert gitstore("check-merge", cwd=store_dir).returncode == 0  # no merges yet
+    # A merge without the driver: git's line merge conflicts; a person keeps "ours" and commits.
+    env = {**__import__("os").environ, "GITSTORE_MERGE": "0"}
+    assert (
+        subprocess.run(
+            ["git", "merge", "other"], cwd=store_dir, env=env, capture_output=True
+        ).returncode
+        == 1
+    )
+    git(store_dir, "checkout", "--ours", "records/tasks/T-1.yaml")
+    git(store_dir, "add", "-A")
+    git(store_dir, "commit", "-qm", "merge by hand", "--no-verify")
+    res = gitstore("check-merge", "--json", cwd=store_dir)
+    assert (
+        res.returncode == 1
+        and json.loads(res.stdout)["found"][0]["path"] == "records/tasks/T-1.yaml"
+    )
+    fixed = gitstore("check-merge", "--fix", cwd=store_dir)
+    assert fixed.returncode == 0 and "fixed in" in fixed.stdout, fixed.stdout + fixed.stderr
+    rec = Store.open(store_dir).get("tasks", "T-1")
+    assert rec["status"] == "doing" and rec["owner"] == "bob"  # the edit the hand merge dropped
+    # The bytes are exactly the driver's: merging the same parents with the driver agrees.
+    git(store_dir, "checkout", "-qb", "again", "HEAD~2")
+    subprocess.run(
+        ["git", "merge", "-q", "--no-edit", "other"], cwd=store_dir, check=True, capture_output=True
+    )
+    driver_bytes = (store_dir / "records/tasks/T-1.yaml").read_bytes()
+    git(store_dir, "checkout", "-q", "main")
+    assert (store_dir / "records/tasks/T-1.yaml").read_bytes() == driver_bytes

@@ -1,0 +1,196 @@
+"""``gitstore doctor`` and ``gitstore check-merge``: is this clone set up, and did every merge of
+store files go through the driver?
+
+A hosted web merge, a CI merge ref, or a clone where ``gitstore install`` never ran merges store
+files with git's line merge. ``check_merges`` replays the driver on each merge commit's three
+versions and reports files whose committed bytes differ (or hold conflict markers); ``fix`` writes
+the driver's result for them into a follow-up commit.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gitstore import fs, gitio
+from gitstore.errors import GitStoreError
+
+if TYPE_CHECKING:
+    from gitstore.store import Store
+
+
+def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
+    """Each check as ``{check, ok, detail}``; with ``fix``, repairs what is safe to repair."""
+    from gitstore.hook import MARKER
+    from gitstore.initialize import install
+
+    if fix:
+        install(store.root)
+        store.recover()
+    checks = []
+
+    def report(check: str, ok: bool, detail: str) -> None:
+        checks.append({"check": check, "ok": ok, "detail": detail})
+
+    driver = gitio.git(
+        "config", "--get", "merge.gitstore.driver", cwd=store.root, check=False
+    ).stdout.strip()
+    report(
+        "merge driver",
+        "merge-driver" in driver,
+        driver or "not registered: run 'gitstore install' (or doctor --fix)",
+    )
+    hooks = gitio.git("rev-parse", "--git-path", "hooks", cwd=store.root).stdout.strip()
+    hook = store.root / hooks / "pre-commit"  # an absolute hooks path replaces the root
+    try:
+        installed = MARKER in hook.read_text(errors="replace")
+    except OSError:
+        installed = False
+    report(
+        "pre-commit hook",
+        installed,
+        str(hook) if installed else "not installed: run 'gitstore install'",
+    )
+    attributes = store.root / ".gitattributes"
+    wanted = [store.config.roadmap_path] + [
+        f"{c.path.rstrip('/')}/*.yaml" for c in store.config.collections.values()
+    ]
+    text = attributes.read_text() if attributes.exists() else ""
+    missing = [w for w in wanted if f"{w} merge=gitstore" not in text.splitlines()]
+    report(
+        ".gitattributes",
+        not missing,
+        "complete" if not missing else f"missing: {', '.join(missing)}",
+    )
+    strays = fs.stray_temps(store.data_dirs())
+    report("stray temp files", not strays, ", ".join(str(p) for p in strays) or "none")
+    journal = store.state / "journal.json"
+    report(
+        "transaction journal",
+        not journal.exists(),
+        "none" if not journal.exists() else "a committed transaction awaits replay: doctor --fix",
+    )
+    report("locks", True, _locks(store))
+    from gitstore.validate import check_many, worktree_files
+
+    validator = store.roadmap().validator()
+    problems = [
+        p
+        for p in check_many(validator, worktree_files(store.root, validator, None), {})
+        if p.rule in ("conflict-markers", "unresolved-conflict")
+    ]
+    report("conflicts", not problems, "; ".join(map(str, problems)) or "none")
+    fsync = gitio.git("config", "--get", "core.fsync", cwd=store.root, check=False).stdout.strip()
+    report(
+        "core.fsync",
+        True,
+        fsync
+        or "unset: consider 'git config core.fsync committed' so commits "
+        "survive a power loss as store files do",
+    )
+    return checks
+
+
+def _locks(store: Store) -> str:
+    """Lock files held right now, with what their holders wrote."""
+    import os
+
+    import portalocker
+
+    folder = store.state / "locks"
+    held = []
+    for path in sorted(folder.rglob("*.lock")) if folder.is_dir() else []:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            portalocker.lock(fd, portalocker.LockFlags.SHARED | portalocker.LockFlags.NON_BLOCKING)
+            portalocker.unlock(fd)
+        except portalocker.LockException:
+            holder = path.read_text(errors="replace").strip() or "shared holders"
+            held.append(f"{path.relative_to(folder)} held by {holder}")
+        finally:
+            os.close(fd)
+    return "; ".join(held) or "none held"
+
+
+# ---------------------------------------------------------------- merges made without the driver
+
+
+def check_merges(store: Store, revisions: str = "HEAD") -> list[dict[str, Any]]:
+    """Merge commits in ``revisions`` whose store files differ from the driver's result."""
+    from gitstore.merge.driver import merge_texts
+    from gitstore.validate import markers
+
+    merges = gitio.git("rev-list", "--merges", "--parents", revisions, cwd=store.root, check=False)
+    if merges.returncode != 0:
+        raise GitStoreError(f"not a revision range: {revisions}", store.root)
+    prefix = gitio.git("rev-parse", "--show-prefix", cwd=store.root).stdout.strip()
+    validator = store.roadmap().validator()
+    found = []
+    for line in merges.stdout.splitlines():
+        merge, ours, theirs, *_ = line.split()
+        base = gitio.git("merge-base", ours, theirs, cwd=store.root, check=False).stdout.strip()
+        if not base:
+            continue
+        both = set(_changed(store, base, ours)) & set(_changed(store, base, theirs))
+        names = sorted(n for n in both if n.startswith(prefix) and validator.kind(n[len(prefix) :]))
+        if not names:
+            continue
+        blobs = gitio.cat_files(
+            store.root, [f"{c}:{n}" for c in (base, ours, theirs, merge) for n in names]
+        )
+        for name in names:
+            b, o, t, m = (blobs[f"{c}:{name}"] for c in (base, ours, theirs, merge))
+            if o is None or t is None or m is None:
+                continue
+            expected = merge_texts(
+                _text(b), _text(o), _text(t), name[len(prefix) :], str(store.root)
+            )
+            marked = bool(markers(name, _text(m).splitlines()))
+            if expected is not None and (expected != _text(m) or marked):
+                found.append(
+                    {
+                        "merge": merge,
+                        "path": name[len(prefix) :],
+                        "markers": marked,
+                        "expected": expected,
+                    }
+                )
+    return found
+
+
+def _changed(store: Store, a: str, b: str) -> list[str]:
+    out = gitio.git("diff", "--name-only", "--no-renames", a, b, cwd=store.root).stdout
+    return [n for n in out.splitlines() if n]
+
+
+def _text(blob: bytes | None) -> str:
+    return (blob or b"").decode("utf-8", "replace")
+
+
+def fix_merges(store: Store, findings: list[dict[str, Any]]) -> str | None:
+    """Write the driver's result for files unchanged since their merge; commit it."""
+    from gitstore.workflow import commit
+
+    prefix = gitio.git("rev-parse", "--show-prefix", cwd=store.root).stdout.strip()
+    fixed = []
+    latest: dict[str, dict[str, Any]] = {}
+    for item in findings:  # rev-list lists newest first: keep each file's newest merge
+        latest.setdefault(item["path"], item)
+    for path, item in latest.items():
+        now = gitio.cat_files(
+            store.root, [f"HEAD:{prefix}{path}", f"{item['merge']}:{prefix}{path}"]
+        )
+        if now[f"HEAD:{prefix}{path}"] != now[f"{item['merge']}:{prefix}{path}"]:
+            continue  # edited since the merge: re-merging would undo those edits
+        with store.writing(
+            "roadmap.lock" if path == store.config.roadmap_path else f"fix/{path}.lock"
+        ):
+            fs.atomic_write(store.root / path, item["expected"].encode("utf-8"))
+        fixed.append(path)
+    if not fixed:
+        return None
+    shas = sorted({latest[p]["merge"][:12] for p in fixed})
+    return commit(
+        store,
+        f"gitstore: re-merge {', '.join(fixed)} with the field-level driver "
+        f"(merge {', '.join(shas)} was made without it)",
+    )
