@@ -73,6 +73,13 @@ class LockTimeout(GitStoreError, TimeoutError):
     code = "lock_timeout"
 
 
+class Offline(GitStoreError):
+    """The remote could not be reached; local commits are kept for the next sync."""
+
+    exit_code = 6
+    code = "offline"
+
+
 class VersionConflict(GitStoreError):
     exit_code = 4
     code = "version_conflict"

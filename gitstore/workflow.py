@@ -92,6 +92,74 @@ def changed_fields(old: bytes, new: bytes) -> list[str]:
     return [k for k in keys if k not in META and not same(before.get(k), after.get(k))]
 
 
+# ---------------------------------------------------------------- sync
+
+
+def sync(
+    store: Store, remote: str = "origin", branch: str | None = None, attempts: int = 30
+) -> dict[str, Any]:
+    """Commit pending changes, fetch, merge (the driver does the work), push; on a rejected push,
+    fetch-merge-push again with backoff, ``attempts`` times at most. Never force-pushes."""
+    import random
+
+    commit(store)
+    branch = branch or gitio.git("rev-parse", "--abbrev-ref", "HEAD", cwd=store.root).stdout.strip()
+    incoming = 0
+    for attempt in range(1, attempts + 1):
+        with store.lock("store.lock"):  # no store write while git rewrites the files
+            new, outgoing, known = _fetch_and_merge(store, remote, branch)
+            incoming += new
+            if known and outgoing == 0:
+                return {"incoming": incoming, "outgoing": 0, "attempts": attempt}
+            pushed = gitio.git("push", "-q", remote, f"HEAD:{branch}", cwd=store.root, check=False)
+        if pushed.returncode == 0:
+            return {"incoming": incoming, "outgoing": outgoing, "attempts": attempt}
+        rejected = ("rejected", "fetch first", "non-fast-forward", "stale info")
+        if not any(word in pushed.stderr for word in rejected):
+            raise _offline(store, remote, pushed.stderr)
+        # Someone pushed first: back off (randomised, so racing clones spread out), merge, retry.
+        time.sleep(random.uniform(0.02, 0.1) * min(attempt, 10))
+    raise GitStoreError(f"the remote kept moving: gave up after {attempts} attempts", store.root)
+
+
+def _fetch_and_merge(store: Store, remote: str, branch: str) -> tuple[int, int, bool]:
+    """(commits merged in, commits to push, whether the remote branch exists)."""
+    fetched = gitio.git("fetch", "-q", remote, branch, cwd=store.root, check=False)
+    if fetched.returncode != 0 and "couldn't find remote ref" not in fetched.stderr:
+        raise _offline(store, remote, fetched.stderr)
+    upstream = f"{remote}/{branch}"
+    if gitio.git("rev-parse", "-q", "--verify", upstream, cwd=store.root, check=False).returncode:
+        return 0, int(gitio.git("rev-list", "--count", "HEAD", cwd=store.root).stdout), False
+    counts = gitio.git("rev-list", "--left-right", "--count", f"HEAD...{upstream}", cwd=store.root)
+    outgoing, new = (int(n) for n in counts.stdout.split())
+    if new:
+        merged = gitio.git("merge", "-q", "--no-edit", upstream, cwd=store.root, check=False)
+        if merged.returncode != 0:
+            left = gitio.git(
+                "diff", "--name-only", "--diff-filter=U", cwd=store.root
+            ).stdout.split()
+            raise GitStoreError(
+                f"the merge left conflicts in {', '.join(left) or 'the working tree'}: see "
+                "'gitstore conflicts', resolve, commit, then sync again",
+                store.root,
+            )
+    return new, outgoing, True
+
+
+def _offline(store: Store, remote: str, detail: str) -> GitStoreError:
+    from gitstore.errors import Offline
+
+    ahead = gitio.git(
+        "rev-list", "--count", "HEAD", "--not", "--remotes", cwd=store.root, check=False
+    ).stdout.strip()
+    last = detail.strip().splitlines()[-1] if detail.strip() else "no answer"
+    return Offline(
+        f"remote {remote!r} unreachable ({last}); {ahead or 'all'} local commit(s) kept, "
+        "the next sync sends them",
+        store.root,
+    )
+
+
 # ---------------------------------------------------------------- conflicts
 
 

@@ -19,7 +19,7 @@ app = typer.Typer(
     name="gitstore",
     help="Planning data (roadmap, tasks, notifications) as plain files in git, safe under "
     "concurrent editing.\n\nExit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, "
-    "4 version conflict, 5 not a store.",
+    "4 version conflict, 5 not a store, 6 remote unreachable.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

@@ -261,3 +261,30 @@ def check_merge(
                 print("every merge of store files matches the driver")
         if found and not sha:
             raise typer.Exit(1)
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    remote: Annotated[str, typer.Argument(help="The remote to sync with.")] = "origin",
+    branch: Annotated[
+        str | None, typer.Option("--branch", help="Remote branch (default: the current one).")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Commit, fetch, merge (the driver merges), push; retried when someone pushed first.
+
+    Never force-pushes. Exit 6 when the remote is unreachable (local commits stay), 1 when a merge
+    left conflicts.
+
+    Example: gitstore sync origin
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        from gitstore.workflow import sync as do_sync
+
+        report = do_sync(_store(st.root), remote, branch)
+        if st.json:
+            emit_json(report)
+        else:
+            print(f"synced: {report['incoming']} commit(s) in, {report['outgoing']} out")

@@ -135,11 +135,15 @@ def _reconcile_fields(
     for key in fields_o.keys() & fields_t.keys():
         (io, _, vo), (it, _, vt) = fields_o[key], fields_t[key]
         vb = base_fields[key][2] if key in base_fields else None
-        if vo != vt and vo != vb and vt != vb:
-            if ours_later:
-                theirs[it] = ours[io]
-            else:
-                ours[io] = theirs[it]
+        if vo == vt:
+            continue
+        # Make both sides agree on every field line, so that the merged metadata line above them
+        # (the same on both sides too) does not turn into a conflict with a one-sided edit.
+        take_ours = vt == vb or (vo != vb and ours_later)
+        if take_ours:
+            theirs[it] = ours[io]
+        else:
+            ours[io] = theirs[it]
     if meta_o != meta_t:
         later = meta_o if ours_later else meta_t
         versions = [int(m["version"]) for m in (meta_o, meta_t) if m.get("version", "").isdigit()]

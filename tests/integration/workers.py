@@ -115,6 +115,51 @@ def roadmap_edits(root: str, me: int, n: int) -> None:
     print(json.dumps("done"))
 
 
+def sync_edits(root: str, me: int, n: int) -> None:
+    """Random edits on my clone, a sync after every few; print the log of what I wrote."""
+    import random
+
+    from gitstore.workflow import sync
+
+    rng = random.Random(me)
+    store = Store.open(root, actor=f"clone{me}")
+    road = store.roadmap()
+    log = []
+    for i in range(1, n + 1):
+        kind = rng.choice(["field", "field", "tag", "status", "section", "record"])
+        if kind == "field":
+            rid, key = f"T-{rng.randint(1, 5)}", rng.choice(["status", "owner", "priority"])
+            value = {
+                "status": rng.choice(["todo", "doing", "done", "blocked"]),
+                "owner": f"o{me}-{i}",
+                "priority": rng.randint(1, 9),
+            }[key]
+            with store.update("tasks", rid) as rec:
+                rec[key] = value
+            log.append(["field", rid, key, value, rec["last_modified"]])
+        elif kind == "tag":
+            rid = f"T-{rng.randint(1, 5)}"
+            with store.update("tasks", rid) as rec:
+                rec["tags"] = [*rec.get("tags", []), f"t{me}-{i}"]
+            log.append(["tag", rid, f"t{me}-{i}"])
+        elif kind == "status":
+            sid = str(rng.randint(1, 3))
+            road.set_status(sid, rng.choice(["planned", "in_progress", "complete", "blocked"]))
+            log.append(["status", sid])
+        elif kind == "section":
+            sid = str(100 * me + i)
+            road.add(f"From clone {me}", section_id=sid)
+            log.append(["section", sid])
+        else:
+            rid = f"T-{me}0{i}"
+            store.put("tasks", {"id": rid, "title": f"clone {me}"})
+            log.append(["record", rid])
+        if i % 4 == 0:
+            sync(store)
+    sync(store)
+    print(json.dumps(log))
+
+
 if __name__ == "__main__":
     kind, root, *rest = sys.argv[1:]
     if kind == "increments":
@@ -129,5 +174,7 @@ if __name__ == "__main__":
         reader(root, float(rest[0]))
     elif kind == "roadmap_edits":
         roadmap_edits(root, int(rest[0]), int(rest[1]))
+    elif kind == "sync_edits":
+        sync_edits(root, int(rest[0]), int(rest[1]))
     elif kind == "hold":
         hold(root, float(rest[0]))
