@@ -97,7 +97,7 @@ def test_unchanged_edit(store_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "command",
     ["init", "install", "add", "get", "set", "rm", "list", "edit", "validate", "merge-driver"]
-    + ["commit", "log", "conflicts", "resolve", "status", "doctor", "check-merge"]
+    + ["commit", "sync", "log", "conflicts", "resolve", "status", "doctor", "check-merge"]
     + [
         f"roadmap {c}"
         for c in ["list", "show", "add", "set", "status", "move", "rm", "edit", "next"]

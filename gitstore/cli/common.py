@@ -29,6 +29,12 @@ app = typer.Typer(
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Machine-readable output (and errors) on stdout.")
 ]
+CommitFlag = Annotated[
+    bool,
+    typer.Option(
+        "--commit", help="Commit the change (always, with auto_commit: true in gitstore.yaml)."
+    ),
+]
 
 
 @dataclass
@@ -70,10 +76,13 @@ def emit_json(value: Any) -> None:
 
 
 @contextmanager
-def handled(st: State) -> Iterator[None]:
-    """Turn a gitstore error into one line (or a JSON error object) and its exit code."""
+def handled(st: State, *, edit: bool = False, commit: bool = False) -> Iterator[None]:
+    """Turn a gitstore error into one line (or a JSON error object) and its exit code. After a
+    successful edit, commit it when asked (``--commit``) or configured (``auto_commit``)."""
     try:
         yield
+        if edit:
+            _maybe_commit(st, commit)
     except GitStoreError as err:
         err.path = _relative(err.path)
         if st.json:
@@ -81,6 +90,17 @@ def handled(st: State) -> Iterator[None]:
         else:
             print(f"gitstore: {err}", file=sys.stderr)
         raise typer.Exit(err.exit_code) from None
+
+
+def _maybe_commit(st: State, commit: bool) -> None:
+    from gitstore.store import Store
+    from gitstore.workflow import commit as do_commit
+
+    store = Store.open(st.root)
+    if commit or store.config.auto_commit:
+        sha = do_commit(store)
+        if sha and not st.json:
+            print(f"committed {sha[:12]}")
 
 
 def _relative(path: str | None) -> str | None:

@@ -12,7 +12,15 @@ from typing import Annotated, Any
 
 import typer
 
-from gitstore.cli.common import JsonFlag, app, emit_json, handled, parse_assignments, state
+from gitstore.cli.common import (
+    CommitFlag,
+    JsonFlag,
+    app,
+    emit_json,
+    handled,
+    parse_assignments,
+    state,
+)
 from gitstore.errors import GitStoreError, UsageError
 
 Assignments = Annotated[
@@ -42,6 +50,7 @@ def add(
     ctx: typer.Context,
     collection: Annotated[str, typer.Argument(help="Collection, e.g. tasks.")],
     args: Assignments = None,
+    commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Create a record; without an ID the next free one is picked.
@@ -49,7 +58,7 @@ def add(
     Example: gitstore add tasks title="Fix the loop" status=doing
     """
     st = state(ctx, json_out)
-    with handled(st):
+    with handled(st, edit=True, commit=commit):
         items = list(args or [])
         record_id = items.pop(0) if items and "=" not in items[0] else None
         store = _open(st.root)
@@ -92,6 +101,7 @@ def set_(
         list[str] | None, typer.Option("--unset", metavar="KEY", help="Remove a field.")
     ] = None,
     if_version: IfVersion = None,
+    commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Change fields of a record (a locked read-modify-write; version +1).
@@ -99,7 +109,7 @@ def set_(
     Example: gitstore set T-42 status=done owner=alice --if-version 3
     """
     st = state(ctx, json_out)
-    with handled(st):
+    with handled(st, edit=True, commit=commit):
         store = _open(st.root)
         collection, record_id = store.resolve(name)
         values = store.collection(collection).coerce(*parse_assignments(list(args or [])))
@@ -121,6 +131,7 @@ def rm(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="ID", help="ID or COLLECTION/ID.")],
     if_version: IfVersion = None,
+    commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Delete a record: writes a tombstone (deleted: true), so a delete merges like an edit.
@@ -128,7 +139,7 @@ def rm(
     Example: gitstore rm T-42
     """
     st = state(ctx, json_out)
-    with handled(st):
+    with handled(st, edit=True, commit=commit):
         store = _open(st.root)
         collection, record_id = store.resolve(name)
         rec = store.delete(collection, record_id, expected_version=if_version)
@@ -184,6 +195,7 @@ def _cell(value: object) -> str:
 def edit(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="ID", help="ID or COLLECTION/ID.")],
+    commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Open a record in $EDITOR; the result is validated, then written atomically.
@@ -193,7 +205,7 @@ def edit(
     Example: EDITOR=nano gitstore edit T-42
     """
     st = state(ctx, json_out)
-    with handled(st):
+    with handled(st, edit=True, commit=commit):
         store = _open(st.root)
         collection, record_id = store.resolve(name)
         text, rec = store.read(collection, record_id)

@@ -12,7 +12,15 @@ from typing import Annotated, Any
 
 import typer
 
-from gitstore.cli.common import JsonFlag, app, emit_json, handled, parse_assignments, state
+from gitstore.cli.common import (
+    CommitFlag,
+    JsonFlag,
+    app,
+    emit_json,
+    handled,
+    parse_assignments,
+    state,
+)
 from gitstore.errors import GitStoreError, UsageError
 
 roadmap_app = typer.Typer(
@@ -123,6 +131,7 @@ def add(
     section_id: Annotated[
         str | None, typer.Option("--id", help="The new id (default: the next whole number).")
     ] = None,
+    commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Add a section (heading, status and field lines, metadata comment).
@@ -130,7 +139,7 @@ def add(
     Example: gitstore roadmap add --title "CI hardening" --after 2.5 --field Owner=alice
     """
     st = state(ctx, json_out)
-    with handled(st):
+    with handled(st, edit=True, commit=commit):
         fields, typed = parse_assignments(field or [])
         if typed:
             raise UsageError("roadmap fields are text: use KEY=VALUE")
@@ -148,6 +157,7 @@ def set_(
         list[str],
         typer.Argument(metavar="KEY=VALUE...", help="Field lines to set, e.g. Owner=alice."),
     ],
+    commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Set field lines (**Key**: value) of a section; a missing field is added under the heading.
@@ -155,7 +165,7 @@ def set_(
     Example: gitstore roadmap set 2.5 Owner=alice "Estimated=3 days"
     """
     st = state(ctx, json_out)
-    with handled(st):
+    with handled(st, edit=True, commit=commit):
         fields, typed = parse_assignments(args)
         if typed:
             raise UsageError("roadmap fields are text: use KEY=VALUE")
@@ -169,6 +179,7 @@ def status(
     value: Annotated[
         str, typer.Argument(help="planned, in_progress, complete, blocked, or any text.")
     ],
+    commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Set a section's **Status** field (the heading text is left alone).
@@ -176,7 +187,7 @@ def status(
     Example: gitstore roadmap status 2.5 complete
     """
     st = state(ctx, json_out)
-    with handled(st):
+    with handled(st, edit=True, commit=commit):
         _report(st, _roadmap(st.root).set_status(name, value), "updated")
 
 
@@ -186,6 +197,7 @@ def move(
     name: SectionId,
     after: Annotated[str | None, typer.Option("--after", metavar="ID")] = None,
     before: Annotated[str | None, typer.Option("--before", metavar="ID")] = None,
+    commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Move a section after or before another one.
@@ -193,18 +205,20 @@ def move(
     Example: gitstore roadmap move 7 --before 3
     """
     st = state(ctx, json_out)
-    with handled(st):
+    with handled(st, edit=True, commit=commit):
         _report(st, _roadmap(st.root).move(name, after=after, before=before), "moved")
 
 
 @roadmap_app.command()
-def rm(ctx: typer.Context, name: SectionId, json_out: JsonFlag = False) -> None:
+def rm(
+    ctx: typer.Context, name: SectionId, commit: CommitFlag = False, json_out: JsonFlag = False
+) -> None:
     """Remove a section.
 
     Example: gitstore roadmap rm 4.2
     """
     st = state(ctx, json_out)
-    with handled(st):
+    with handled(st, edit=True, commit=commit):
         section = _roadmap(st.root).remove(name)
         if st.json:
             emit_json(section)
@@ -213,7 +227,9 @@ def rm(ctx: typer.Context, name: SectionId, json_out: JsonFlag = False) -> None:
 
 
 @roadmap_app.command()
-def edit(ctx: typer.Context, name: SectionId, json_out: JsonFlag = False) -> None:
+def edit(
+    ctx: typer.Context, name: SectionId, commit: CommitFlag = False, json_out: JsonFlag = False
+) -> None:
     """Open one section in $EDITOR; the result is checked, then written under the lock.
 
     An invalid edit is never written: your text is kept in a rescue file whose path is printed.
@@ -221,7 +237,7 @@ def edit(ctx: typer.Context, name: SectionId, json_out: JsonFlag = False) -> Non
     Example: EDITOR=nano gitstore roadmap edit 2.5
     """
     st = state(ctx, json_out)
-    with handled(st):
+    with handled(st, edit=True, commit=commit):
         roadmap = _roadmap(st.root)
         original = roadmap.section_text(name)
         with tempfile.TemporaryDirectory(prefix="gitstore-edit-") as tmp:

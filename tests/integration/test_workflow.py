@@ -174,3 +174,18 @@ def test_check_merge_finds_and_repairs_a_merge_made_without_the_driver(store_dir
     driver_bytes = (store_dir / "records/tasks/T-1.yaml").read_bytes()
     git(store_dir, "checkout", "-q", "main")
     assert (store_dir / "records/tasks/T-1.yaml").read_bytes() == driver_bytes
+
+
+def test_commit_flag_and_auto_commit(store_dir: Path) -> None:
+    git(store_dir, "add", "-A")
+    git(store_dir, "commit", "-qm", "base")
+    assert gitstore("add", "tasks", "title=x", "--commit", cwd=store_dir).returncode == 0
+    assert git(store_dir, "log", "-1", "--format=%s").strip() == "gitstore: T-1 (new)"
+    assert gitstore("set", "T-1", "status=doing", cwd=store_dir).returncode == 0  # not committed
+    assert "records/tasks/T-1.yaml" in git(store_dir, "status", "--porcelain")
+    config = store_dir / "gitstore.yaml"
+    config.write_text(config.read_text() + "\nauto_commit: true\n")
+    assert gitstore("roadmap", "status", "1", "complete", cwd=store_dir).returncode == 0
+    assert git(store_dir, "status", "--porcelain") == ""  # everything pending went in
+    out = gitstore("set", "T-1", "owner=a", "--json", cwd=store_dir)
+    assert json.loads(out.stdout)["owner"] == "a"  # --json output stays one JSON document
