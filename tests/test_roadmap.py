@@ -328,3 +328,33 @@ def test_replace_body_keeps_heading_and_fields(store: Store) -> None:
     assert after.startswith("### PRIORITY 1: Set up the project\n<!-- gitstore: version=1 ")
     assert "**Status**: 📝 Planned\n**Owner**: (nobody yet)\nNew body.\n\n- a list\n" in after
     assert "Describe the work here" in before and "Describe the work here" not in after
+
+
+def test_roadmap_edit_through_the_editor(store_dir: Path, tmp_path: Path) -> None:
+    import sys
+
+    script = tmp_path / "ed.py"
+
+    def editor(old: str, new: str) -> dict[str, str]:
+        script.write_text(
+            f"import sys\np = sys.argv[1]\nt = open(p).read()\nopen(p, 'w').write(t.replace({old!r}, {new!r}))\n"
+        )
+        return {"EDITOR": f"{sys.executable} {script}"}
+
+    path = store_dir / "ROADMAP.md"
+    res = gitstore("roadmap", "edit", "1", cwd=store_dir, env=editor("📝 Planned", "⏸️ Blocked"))
+    assert res.returncode == 0, res.stderr
+    assert (
+        "**Status**: ⏸️ Blocked\n" in path.read_text()
+        and "<!-- gitstore: version=1 " in path.read_text()
+    )
+    before = path.read_bytes()
+    res = gitstore("roadmap", "edit", "1", cwd=store_dir, env=editor("PRIORITY 1:", "PRIORITY 9:"))
+    assert (
+        res.returncode == 1
+        and "exactly one section" in res.stderr
+        and "your edit is kept in" in res.stderr
+    )
+    assert path.read_bytes() == before
+    rescue = Path(res.stderr.split("your edit is kept in ")[1].strip())
+    assert "PRIORITY 9:" in rescue.read_text()

@@ -130,3 +130,19 @@ def parse_assignments(pairs: list[str]) -> tuple[dict[str, str], dict[str, Any]]
         else:
             text[key.strip()] = value
     return text, typed
+
+
+def run_editor(text: str, filename: str) -> bytes:
+    """Open ``$VISUAL``/``$EDITOR`` on a temporary copy of ``text``; the edited bytes."""
+    import shlex
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="gitstore-edit-") as tmp:
+        copy = Path(tmp) / filename
+        copy.write_bytes(text.encode("utf-8"))
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        if subprocess.run([*shlex.split(editor), str(copy)], check=False).returncode != 0:
+            raise UsageError(f"editor {editor!r} failed; nothing was written")
+        return copy.read_bytes()

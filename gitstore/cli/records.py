@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +16,7 @@ from gitstore.cli.common import (
     emit_json,
     handled,
     parse_assignments,
+    run_editor,
     state,
 )
 from gitstore.errors import GitStoreError, UsageError
@@ -212,13 +210,7 @@ def edit(
         if text is None or rec is None:
             store.get(collection, record_id)  # raises NotFound
             return
-        with tempfile.TemporaryDirectory(prefix="gitstore-edit-") as tmp:
-            copy = Path(tmp) / f"{record_id}.yaml"
-            copy.write_text(text, encoding="utf-8")
-            editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-            if subprocess.run([*shlex.split(editor), str(copy)], check=False).returncode != 0:
-                raise UsageError(f"editor {editor!r} failed; nothing was written")
-            edited = copy.read_bytes()
+        edited = run_editor(text, f"{record_id}.yaml")
         if edited.decode("utf-8", "replace") == text:
             print(f"{collection}/{record_id}: no changes")
             return

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +14,7 @@ from gitstore.cli.common import (
     emit_json,
     handled,
     parse_assignments,
+    run_editor,
     state,
 )
 from gitstore.errors import GitStoreError, UsageError
@@ -240,13 +236,7 @@ def edit(
     with handled(st, edit=True, commit=commit):
         roadmap = _roadmap(st.root)
         original = roadmap.section_text(name)
-        with tempfile.TemporaryDirectory(prefix="gitstore-edit-") as tmp:
-            copy = Path(tmp) / "section.md"
-            copy.write_bytes(original.encode())
-            editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-            if subprocess.run([*shlex.split(editor), str(copy)], check=False).returncode != 0:
-                raise UsageError(f"editor {editor!r} failed; nothing was written")
-            edited = copy.read_bytes().decode("utf-8", "replace")
+        edited = run_editor(original, "section.md").decode("utf-8", "replace")
         if edited == original:
             print(f"{name}: no changes")
             return
