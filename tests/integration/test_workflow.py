@@ -67,17 +67,7 @@ def test_conflicts_and_resolve(store_dir: Path) -> None:
             "        default: todo\n        merge: flag",
         )
     )
-    store = Store.open(store_dir)
-    store.put("tasks", {"id": "T-1", "title": "x", "status": "todo"})
-    gitstore("commit", cwd=store_dir)
-    git(store_dir, "checkout", "-qb", "other")
-    with store.update("tasks", "T-1") as rec:
-        rec["status"] = "blocked"
-    gitstore("commit", cwd=store_dir)
-    git(store_dir, "checkout", "-q", "main")
-    with store.update("tasks", "T-1") as rec:
-        rec["status"] = "doing"
-    gitstore("commit", cwd=store_dir)
+    diverge(store_dir, theirs={"status": "blocked"}, ours={"status": "doing"})
     assert git_fails(store_dir, "merge", "other")
     listed = gitstore("conflicts", "--json", cwd=store_dir)
     assert listed.returncode == 1
@@ -91,6 +81,18 @@ def test_conflicts_and_resolve(store_dir: Path) -> None:
     assert "M  records/tasks/T-1.yaml" in git(store_dir, "status", "--porcelain")
     assert gitstore("conflicts", cwd=store_dir).returncode == 0
     git(store_dir, "commit", "-qm", "merged")  # the hook validates the resolution
+
+
+def diverge(root: Path, *, theirs: dict[str, object], ours: dict[str, object]) -> None:
+    """T-1 committed on main, then changed one way on branch "other" and another way on main."""
+    store = Store.open(root)
+    store.put("tasks", {"id": "T-1", "title": "x", "status": "todo"})
+    gitstore("commit", cwd=root)
+    for branch, changes in (("other", theirs), ("main", ours)):
+        git(root, "checkout", "-q", *(["-b"] if branch == "other" else []), branch)
+        with store.update("tasks", "T-1") as rec:
+            rec.update(changes)
+        gitstore("commit", cwd=root)
 
 
 def git_fails(root: Path, *args: str) -> bool:
@@ -134,17 +136,7 @@ def test_doctor_on_a_fresh_clone_and_fix(store_dir: Path, tmp_path: Path) -> Non
 def test_check_merge_finds_and_repairs_a_merge_made_without_the_driver(store_dir: Path) -> None:
     import subprocess
 
-    store = Store.open(store_dir)
-    store.put("tasks", {"id": "T-1", "title": "x", "status": "todo"})
-    gitstore("commit", cwd=store_dir)
-    git(store_dir, "checkout", "-qb", "other")
-    with store.update("tasks", "T-1") as rec:
-        rec["owner"] = "bob"
-    gitstore("commit", cwd=store_dir)
-    git(store_dir, "checkout", "-q", "main")
-    with store.update("tasks", "T-1") as rec:
-        rec["status"] = "doing"
-    gitstore("commit", cwd=store_dir)
+    diverge(store_dir, theirs={"owner": "bob"}, ours={"status": "doing"})
     assert gitstore("check-merge", cwd=store_dir).returncode == 0  # no merges yet
     # A merge without the driver: git's line merge conflicts; a person keeps "ours" and commits.
     env = {**__import__("os").environ, "GITSTORE_MERGE": "0"}
