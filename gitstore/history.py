@@ -70,7 +70,7 @@ def _history(store: Store, path: str, read: Any) -> list[dict[str, Any]]:
         changes = {}
         keys = dict.fromkeys([*(previous or {}), *(current or {})])
         for key in keys:
-            if key in META or key == "text":
+            if key in META or key in ("text", "clocks"):
                 continue
             old = (previous or {}).get(key)
             new = (current or {}).get(key)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # only for annotations: the merge driver must start fast
     from collections.abc import Iterator, Mapping
     from typing import Any
 
-RESERVED = ("id", "version", "last_modified", "modified_by", "deleted", "conflicts")
+RESERVED = ("id", "version", "last_modified", "modified_by", "deleted", "conflicts", "clocks")
 META = ("id", "version", "last_modified", "modified_by")
 
 _local = threading.local()
@@ -179,8 +179,17 @@ def loads(text: str, path: object = "<record>") -> dict[str, Any]:
             raise RecordError(f"key {key!r} is not a string", str(path))
     stamp = data.get("last_modified")
     if isinstance(stamp, dt.datetime):
-        data["last_modified"] = format_time(stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC))
+        data["last_modified"] = _as_text(stamp)
+    clocks = data.get("clocks")
+    if isinstance(clocks, dict):
+        data["clocks"] = {
+            k: _as_text(v) if isinstance(v, dt.datetime) else v for k, v in clocks.items()
+        }
     return data
+
+
+def _as_text(stamp: dt.datetime) -> str:
+    return format_time(stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC))
 
 
 # ---------------------------------------------------------------- writing single values
@@ -273,10 +282,21 @@ def value_lines(key: str, value: object) -> str | None:
         if not flat or (len(flow) <= 72 and not any(c in i for i in flat for c in ",[]{}#")):
             return f"{key}: [{flow}]\n"
         return f"{key}:\n" + "".join(f"  - {i}\n" for i in items)
+    if key == "clocks" and isinstance(value, dict):
+        return clocks_lines(value)
     if key == "last_modified" and isinstance(value, str) and _STAMP.fullmatch(value):
         return f"{key}: {value}\n"  # plain, as people write it; loads() reads it back as text
     text = _scalar(value)
     return f"{key}: {text}\n" if text is not None else None
+
+
+def clocks_lines(clocks: Mapping[str, Any]) -> str | None:
+    """The ``clocks:`` block: when each field was last changed (per-field last-writer-wins)."""
+    if not all(
+        _KEY.fullmatch(k) and isinstance(v, str) and _STAMP.fullmatch(v) for k, v in clocks.items()
+    ):
+        return None
+    return "clocks:\n" + "".join(f"  {k}: {v}\n" for k, v in clocks.items())
 
 
 # ---------------------------------------------------------------- whole documents

@@ -125,6 +125,11 @@ class Collection:
                 parse_time(str(stamp))
             except ValueError:
                 found.append(f"last_modified: {stamp!r} is not an RFC 3339 time")
+        clocks = data.get("clocks")
+        if clocks is not None and (
+            not isinstance(clocks, dict) or not all(isinstance(v, str) for v in clocks.values())
+        ):
+            found.append("clocks: must map field names to RFC 3339 times")
         if data.get("deleted") not in (None, True, False):
             found.append("deleted: must be true or false")
         tombstone = data.get("deleted") is True

@@ -214,15 +214,30 @@ class Store:
     # ------------------------------------------------------------ writing
 
     def stamp(self, collection: str, old: Record | None, new: Record) -> Record:
-        """``new`` with fresh metadata and validated: what a write of it puts on disk."""
+        """``new`` with fresh metadata and validated: what a write of it puts on disk.
+
+        Besides ``version`` and ``last_modified``, the ``clocks`` block records when each field
+        of an existing record last changed, so a merge decides a field both sides changed by that
+        field's own clock (per-field last-writer-wins), not by the record's."""
         record_id = new.get("id")
-        stamped = {k: v for k, v in new.items() if k not in META}
+        now = next_clock((old or {}).get("last_modified"))
+        stamped = {k: v for k, v in new.items() if k not in META and k != "clocks"}
         out: Record = {
             "id": record_id,
             "version": (old or {}).get("version", 0) + 1,
-            "last_modified": next_clock((old or {}).get("last_modified")),
+            "last_modified": now,
             "modified_by": self.actor,
         } | stamped
+        if old is not None:
+            clocks = dict(old["clocks"]) if isinstance(old.get("clocks"), dict) else {}
+            missing = object()
+            for key in dict.fromkeys([*old, *stamped]):
+                if key in META or key in ("clocks", "conflicts"):
+                    continue
+                if not same(old.get(key, missing), stamped.get(key, missing)):
+                    clocks[key] = now
+            if clocks:
+                out["clocks"] = clocks
         check_record(self.collection(collection), out, self.path_of(collection, str(record_id)))
         return out
 

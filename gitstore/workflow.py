@@ -89,7 +89,7 @@ def changed_fields(old: bytes, new: bytes) -> list[str]:
     except (RecordError, UnicodeDecodeError):
         return ["unparseable"]
     keys = dict.fromkeys([*before, *after])
-    return [k for k in keys if k not in META and not same(before.get(k), after.get(k))]
+    return [k for k in keys if k not in (*META, "clocks") and not same(before.get(k), after.get(k))]
 
 
 # ---------------------------------------------------------------- sync

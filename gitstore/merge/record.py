@@ -12,9 +12,11 @@ that does not parse at all makes the caller fall back to a line merge.
 
 from __future__ import annotations
 
+import re
+
 from gitstore.errors import TYPE_CHECKING, RecordError
 from gitstore.merge.lines import merge3
-from gitstore.record import META, key_spans, parse_time, value_lines
+from gitstore.record import META, clocks_lines, key_spans, parse_time, value_lines
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -107,7 +109,9 @@ def merge_record(base: str | None, ours: str, theirs: str, strategy: Strategy) -
     winner, loser = later(o, t)
     chosen: dict[str, str | None] = {}  # key -> the lines to write (None: key absent)
     conflicts: dict[str, tuple[str | None, str | None, str | None]] = {}
-    keys = [k for k in dict.fromkeys([*o.spans, *t.spans, *b.spans]) if k not in META]
+    keys = [
+        k for k in dict.fromkeys([*o.spans, *t.spans, *b.spans]) if k not in META and k != "clocks"
+    ]
     for key in keys:
         bv, ov, tv = b.values.get(key), o.values.get(key), t.values.get(key)
         if ov == tv or tv == bv:
@@ -116,7 +120,12 @@ def merge_record(base: str | None, ours: str, theirs: str, strategy: Strategy) -
             chosen[key] = _span(t, key)
         else:
             how = "tombstone" if key == "deleted" else strategy(key)
-            chosen[key] = _both_changed(key, how, b, o, t, winner, conflicts)
+            chosen[key] = _both_changed(
+                key, how, b, o, t, field_winner(o, t, key, winner), conflicts
+            )
+    if any("clocks" in side.spans for side in (o, t)):
+        chosen["clocks"] = _merge_clocks(b, o, t, winner)
+        keys.append("clocks")
     if "deleted" in keys:
         _tombstone(chosen, strategy, b, o, t, winner, keys)
     if not conflicts:
@@ -129,6 +138,47 @@ def merge_record(base: str | None, ours: str, theirs: str, strategy: Strategy) -
     if conflicts:
         text += _conflict_block(conflicts)
     return Result(text, sorted(conflicts))
+
+
+_CLOCK_LINE = re.compile(
+    r"[ \t]+([A-Za-z_][A-Za-z0-9_.-]*):[ \t]*[\"']?([0-9T:.\-Z+]+)[\"']?[ \t]*"
+)
+
+
+def clocks(side: Side) -> dict[str, str]:
+    """The side's per-field clocks (``clocks:`` block): when each field last changed."""
+    span = _span(side, "clocks")
+    if span is None:
+        return {}
+    found = {}
+    for line in span.splitlines()[1:]:
+        match = _CLOCK_LINE.fullmatch(line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def field_winner(o: Side, t: Side, key: str, winner: Side) -> Side:
+    """For a field both sides changed: the side that changed it later, by the field's own clock;
+    the record's order when a side has no clock for it (or they tie)."""
+    co, ct = clocks(o).get(key), clocks(t).get(key)
+    if co and ct and _stamp_key(co) != _stamp_key(ct):
+        return o if _stamp_key(co) > _stamp_key(ct) else t
+    return winner
+
+
+def _merge_clocks(b: Side, o: Side, t: Side, winner: Side) -> str | None:
+    bv, ov, tv = (side.values.get("clocks") for side in (b, o, t))
+    if ov == tv or tv == bv:
+        return _span(o, "clocks")
+    if ov == bv:
+        return _span(t, "clocks")
+    loser = t if winner is o else o
+    merged = clocks(winner)  # the winner's order first, so either merge direction agrees
+    for key, stamp in clocks(loser).items():
+        if key not in merged or _stamp_key(stamp) > _stamp_key(merged[key]):
+            merged[key] = stamp
+    return clocks_lines(merged) or _span(winner, "clocks")
 
 
 def _span(side: Side, key: str) -> str | None:

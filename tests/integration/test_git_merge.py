@@ -277,3 +277,18 @@ def test_install_keeps_a_foreign_driver_and_is_idempotent(tmp_path: Path) -> Non
     )
     assert again.stdout.strip() == "already installed"
     assert (root / ".gitattributes").read_text() == attributes
+
+
+@pytest.mark.parametrize("direction", ["main<-other", "other<-main"])
+def test_the_later_edit_of_a_field_wins_by_its_own_clock(repo: Path, direction: str) -> None:
+    # main sets owner first, other sets owner later, then main edits another field: by the
+    # record's clock main is later, but other's owner edit is the later edit of owner.
+    edit(repo, "main", "alice", set_fields("tasks", "T-1", owner="alice"))
+    edit(repo, "other", "bob", set_fields("tasks", "T-1", owner="bob"))
+    edit(repo, "main", "alice", set_fields("tasks", "T-1", status="doing"))
+    into, other = direction.split("<-")
+    res = merge(repo, into, other)
+    assert res.returncode == 0, res.stdout + res.stderr
+    rec = Store.open(repo).get("tasks", "T-1")
+    assert rec["owner"] == "bob" and rec["status"] == "doing"
+    assert set(rec["clocks"]) == {"owner", "status"}

@@ -84,19 +84,14 @@ def test_six_clones_converge(
                 )  # list union keeps every add
             elif kind == "field":
                 written.setdefault((entry[1], entry[2]), []).append((entry[4], entry[3]))
-    later_edit_lost = 0
     for (rid, key), edits in written.items():
         final = store.get("tasks", rid)[key]
-        assert final in [
-            value for _, value in edits
-        ]  # one of the edits made to it: nothing invented
-        later_edit_lost += final != max(edits, key=lambda e: e[0])[1]
+        latest = max(edits, key=lambda e: e[0])[1]
+        assert final == latest, (rid, key, edits)  # the lww winner among all edits made to it
     with capsys.disabled():
-        # lww is per record (SPEC 3.1): a field's later edit can lose to an earlier edit of it made
-        # on a side whose record was touched later still. Counted, not asserted (see the note).
         print(
-            f"\n[convergence] {len(written)} fields edited; {later_edit_lost} ended on a value other "
-            "than their latest-clock edit"
+            f"\n[convergence] 6 clones x 40 edits: {len(written)} fields edited concurrently, "
+            "each ended on its latest edit"
         )
     for c in clones:
         for path in (c / "records/tasks").glob("*.yaml"):
