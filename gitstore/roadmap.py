@@ -189,6 +189,7 @@ class Parser:
         section: Section | None = None
         seen: dict[str, int] = {}
         fence: str | None = None
+        conflict = False
 
         def close() -> None:
             nonlocal current, section
@@ -228,7 +229,12 @@ class Parser:
                 seen[section_id] = section.occurrence + 1
                 current.append(line)
                 continue
-            heading = _heading_level(text_, current)
+            if text_.startswith(("<<<<<<< ", ">>>>>>> ")) or text_ in ("<<<<<<<", ">>>>>>>"):
+                conflict = text_.startswith("<")
+            # Inside a conflict hunk a "=======" line is the separator, not a setext underline.
+            heading = (
+                None if conflict and text_.rstrip() == "=======" else _heading_level(text_, current)
+            )
             if heading is not None and section is not None:
                 if heading <= section.level:
                     # A setext heading's text lines belong to what it starts, not to us.

@@ -165,7 +165,7 @@ def _offline(store: Store, remote: str, detail: str) -> GitStoreError:
 
 def conflicts(store: Store) -> list[dict[str, Any]]:
     """Records holding a ``conflicts:`` block, and files git reports unmerged."""
-    found = []
+    found: list[dict[str, Any]] = []
     for name in store.config.collections:
         for record_id in store.ids(name):
             try:
@@ -179,13 +179,85 @@ def conflicts(store: Store) -> list[dict[str, Any]]:
                 found.append(
                     {"collection": name, "id": record_id, "fields": sorted(rec["conflicts"])}
                 )
+    found += _roadmap_conflicts(store)
     unmerged = gitio.git(
         "diff", "--name-only", "--diff-filter=U", cwd=store.root, check=False
     ).stdout
+    known = {
+        str(store.path_of(c["collection"], c["id"]).relative_to(store.root))
+        for c in found
+        if "id" in c
+    }
+    if any("section" in c for c in found):
+        known.add(store.config.roadmap_path)
     for path in unmerged.splitlines():
-        if path and not any(f"/{c['id']}.yaml" in path for c in found):
+        if path and path not in known:
             found.append({"path": path, "fields": [], "problem": "unmerged (conflict markers)"})
     return found
+
+
+def _roadmap_conflicts(store: Store) -> list[dict[str, Any]]:
+    """Roadmap sections (and the preamble) holding conflict markers."""
+    from gitstore.roadmap import Section, unfenced
+    from gitstore.validate import markers
+
+    try:
+        doc = store.roadmap().document()
+    except NotFound:
+        return []
+    found: list[dict[str, Any]] = []
+    for block in doc.blocks:
+        lines = block.lines if isinstance(block, Section) else block
+        if markers("", list(unfenced("".join(lines)))):
+            name = block.name if isinstance(block, Section) else "(preamble)"
+            found.append(
+                {
+                    "section": name,
+                    "path": store.config.roadmap_path,
+                    "fields": [],
+                    "problem": "conflict markers",
+                }
+            )
+    return found
+
+
+def resolve_section(store: Store, name: str, side: str | None) -> dict[str, Any]:
+    """Keep ``side``'s lines in every conflict hunk of one roadmap section, stamp it, and stage
+    the roadmap once no markers are left in it."""
+    if side not in ("ours", "theirs"):
+        raise UsageError("a roadmap section is resolved with --ours or --theirs")
+    from gitstore.roadmap import reindex
+
+    road = store.roadmap()
+
+    def change(doc: Any) -> dict[str, Any]:
+        section = road.find(doc, name)
+        kept, part = [], None
+        for line in section.lines:
+            if line.startswith("<<<<<<<"):
+                part = "ours"
+            elif part is not None and line.startswith("|||||||"):
+                part = "base"
+            elif part is not None and line.rstrip("\r\n") == "=======":
+                part = "theirs"
+            elif part is not None and line.startswith(">>>>>>>"):
+                part = None
+            elif part in (None, side):
+                kept.append(line)
+        if kept == section.lines:
+            raise NotFound(f"section {name} has no conflict markers")
+        previous = section.meta()
+        section.lines = kept
+        reindex(doc, road.parser)  # the hunks removed may have held headings
+        section = road.find(doc, name)
+        road._stamp(doc, section, previous)
+        described: dict[str, Any] = road.describe(section)
+        return described
+
+    result: dict[str, Any] = road._edit(change)
+    if not _roadmap_conflicts(store):
+        _git_retrying(store, "add", "--", store.config.roadmap_path)
+    return result
 
 
 def resolve(

@@ -106,7 +106,13 @@ def conflicts(ctx: typer.Context, json_out: JsonFlag = False) -> None:
             emit_json(found)
         else:
             for item in found:
-                where = f"{item['collection']}/{item['id']}" if "id" in item else item["path"]
+                where = (
+                    f"{item['collection']}/{item['id']}"
+                    if "id" in item
+                    else f"{item['path']} section {item['section']}"
+                    if "section" in item
+                    else item["path"]
+                )
                 detail = ", ".join(item["fields"]) or item.get("problem", "")
                 print(f"{where}: {detail}")
             if not found:
@@ -131,7 +137,8 @@ def resolve(
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Resolve a record's flagged conflicts, write it (version + 1) and stage it.
+    """Resolve a record's flagged conflicts (or a roadmap section's conflict markers), write it
+    (version + 1) and stage it.
 
     Example: gitstore resolve T-42 --theirs --field owner=alice
     """
@@ -142,11 +149,22 @@ def resolve(
 
         if ours and theirs:
             raise UsageError("--ours or --theirs, not both")
+        store = _store(st.root)
+        side = "ours" if ours else "theirs" if theirs else None
+        if not _is_record(store, name):
+            from gitstore.workflow import resolve_section
+
+            section = resolve_section(store, name, side)
+            if st.json:
+                emit_json(section)
+            else:
+                print(f"{section['label']} resolved (version {section.get('version')})")
+            return
         choices, typed = parse_assignments(field or [])
         if typed:
             raise UsageError("use --field KEY=ours|theirs|VALUE")
         rec = do_resolve(
-            _store(st.root),
+            store,
             name,
             side="ours" if ours else "theirs" if theirs else None,
             fields=choices,
@@ -155,6 +173,16 @@ def resolve(
             emit_json(rec)
         else:
             print(f"{rec['id']} resolved (version {rec['version']}) and staged")
+
+
+def _is_record(store: Any, name: str) -> bool:
+    from gitstore.errors import NotFound
+
+    try:
+        store.resolve(name)
+    except NotFound:
+        return False
+    return True
 
 
 @app.command()

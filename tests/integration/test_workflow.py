@@ -181,3 +181,31 @@ def test_commit_flag_and_auto_commit(store_dir: Path) -> None:
     assert git(store_dir, "status", "--porcelain") == ""  # everything pending went in
     out = gitstore("set", "T-1", "owner=a", "--json", cwd=store_dir)
     assert json.loads(out.stdout)["owner"] == "a"  # --json output stays one JSON document
+
+
+def test_a_conflicted_roadmap_section_is_listed_and_resolved(store_dir: Path) -> None:
+    import subprocess
+
+    gitstore("commit", cwd=store_dir)
+    path = store_dir / "ROADMAP.md"
+    git(store_dir, "checkout", "-qb", "other")
+    path.write_text(path.read_text().replace("Describe the work here", "Their description"))
+    gitstore("commit", cwd=store_dir)
+    git(store_dir, "checkout", "-q", "main")
+    path.write_text(path.read_text().replace("Describe the work here", "Our description"))
+    gitstore("commit", cwd=store_dir)
+    assert (
+        subprocess.run(["git", "merge", "other"], cwd=store_dir, capture_output=True).returncode
+        == 1
+    )
+    listed = json.loads(gitstore("conflicts", "--json", cwd=store_dir).stdout)
+    assert listed == [
+        {"section": "1", "path": "ROADMAP.md", "fields": [], "problem": "conflict markers"}
+    ]
+    res = gitstore("resolve", "1", "--theirs", cwd=store_dir)
+    assert res.returncode == 0, res.stderr
+    text = path.read_text()
+    assert "Their description" in text and "Our description" not in text and "<<<<<<<" not in text
+    assert "<!-- gitstore: version=1 " in text
+    assert "M  ROADMAP.md" in git(store_dir, "status", "--porcelain")  # staged
+    git(store_dir, "commit", "-qm", "merged")  # the hook validates it
