@@ -77,7 +77,9 @@ def test_six_clones_converge(
             if kind == "section":
                 assert entry[1] in sections  # no section added anywhere is missing
             elif kind == "record":
-                assert store.get("tasks", entry[1])["id"] == entry[1]
+                assert store.get("tasks", entry[1], include_deleted=True)["id"] == entry[1]
+            elif kind == "delete":
+                assert store.get("tasks", entry[1], include_deleted=True)["deleted"] is True
             elif kind == "tag":
                 assert (
                     entry[2] in store.get("tasks", entry[1])["tags"]

@@ -126,7 +126,11 @@ def sync_edits(root: str, me: int, n: int) -> None:
     road = store.roadmap()
     log = []
     for i in range(1, n + 1):
-        kind = rng.choice(["field", "field", "tag", "status", "section", "record"])
+        kind = rng.choice(["field", "field", "tag", "status", "section", "record", "delete"])
+        mine = [e[1] for e in log if e[0] == "record"]
+        deleted = {e[1] for e in log if e[0] == "delete"}
+        if kind == "delete" and not set(mine) - deleted:
+            kind = "record"
         if kind == "field":
             rid, key = f"T-{rng.randint(1, 5)}", rng.choice(["status", "owner", "priority"])
             value = {
@@ -150,6 +154,10 @@ def sync_edits(root: str, me: int, n: int) -> None:
             sid = str(100 * me + i)
             road.add(f"From clone {me}", section_id=sid)
             log.append(["section", sid])
+        elif kind == "delete":
+            rid = rng.choice(sorted(set(mine) - deleted))
+            store.delete("tasks", rid)
+            log.append(["delete", rid])
         else:
             rid = f"T-{me}0{i}"
             store.put("tasks", {"id": rid, "title": f"clone {me}"})
