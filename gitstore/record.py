@@ -406,6 +406,7 @@ def _surgical(
     replacement: dict[int, str] = {}
     dropped: set[int] = set()
     appended: list[str] = []
+    last: list[str] = []
     after_id: list[str] = []
     trusted = True
     for key in removed + changed:
@@ -424,17 +425,24 @@ def _surgical(
                 replacement[spans[key][0]] = text
             elif key in META and "id" in spans:
                 after_id.append(text)
-            else:
+            elif key != "clocks":
                 appended.append(text)
+            else:
+                last.append(text)
+    # New fields go after the others but before the clocks block, which stays last.
+    before_clocks = spans["clocks"][0] if "clocks" in spans else None
     out = []
     for i, line in enumerate(lines):
+        if i == before_clocks:
+            out += appended
+            appended = []
         if i in replacement:
             out.append(replacement[i])
         elif i not in dropped:
             out.append(line)
         if "id" in spans and i == spans["id"][1] - 1:
             out += sorted(after_id, key=lambda t: META.index(t.split(":", 1)[0]))
-    return "".join(out + appended), trusted
+    return "".join(out + appended + last), trusted
 
 
 def _verified(text: str, expected: Mapping[str, Any]) -> bool:

@@ -271,10 +271,19 @@ def _compose(
         "modified_by": _span(winner, "modified_by"),
     }
     by_start = {start: key for key, (start, _) in skeleton.spans.items()}
+    # Fields only the other side has: after the skeleton's fields, before a clocks block.
+    added = [
+        chosen[k] or ""
+        for k in other.spans
+        if k in chosen and k not in skeleton.spans and k != "clocks"
+    ]
     out: list[str] = []
     i = 0
     while i < len(skeleton.lines):
         key = by_start.get(i)
+        if key == "clocks":
+            out += added
+            added = []
         if key is None:
             out.append(skeleton.lines[i])
             i += 1
@@ -290,7 +299,9 @@ def _compose(
         else:
             out.append("".join(skeleton.lines[start:end]))
         i = end
-    out += [chosen[k] or "" for k in other.spans if k in chosen and k not in skeleton.spans]
+    out += added
+    if "clocks" in chosen and "clocks" not in skeleton.spans:
+        out.append(chosen["clocks"] or "")
     out += [
         line
         for key, line in meta.items()
