@@ -103,8 +103,23 @@ class FileLock:
         flags = portalocker.LockFlags.SHARED if self.shared else portalocker.LockFlags.EXCLUSIVE
         if not self._try(fd, flags):
             self._wait(fd, flags)
+        self._taken(fd)
+
+    def try_acquire(self) -> bool:
+        """Take the lock only if it is free right now."""
+        held: set[Path] = _open_fds.__dict__.setdefault("held", set())
+        if self.path in held:
+            return False
+        fd = _lock_fd(self.path)
+        flags = portalocker.LockFlags.SHARED if self.shared else portalocker.LockFlags.EXCLUSIVE
+        if not self._try(fd, flags):
+            return False
+        self._taken(fd)
+        return True
+
+    def _taken(self, fd: int) -> None:
         self._fd = fd
-        held.add(self.path)
+        _open_fds.__dict__.setdefault("held", set()).add(self.path)
         if not self.shared:
             os.ftruncate(fd, 0)
             os.pwrite(fd, _holder_line().encode(), 0)

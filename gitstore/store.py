@@ -66,8 +66,12 @@ class Store:
         if lock_timeout is None:
             lock_timeout = float(os.environ.get("GITSTORE_LOCK_TIMEOUT") or 10.0)
         store = cls(root, load_config(root), actor=actor, lock_timeout=lock_timeout)
-        if store._needs_recovery():
-            store.recover()
+        if (store.state / JOURNAL).exists():
+            store.recover()  # a transaction committed but unfinished: finish it before anything
+        elif fs.stray_temps(store.data_dirs()):
+            # Temp files may be other writers' in-flight writes: sweep only when nobody writes.
+            # Waiting for the exclusive lock here could starve behind a stream of writers.
+            store.recover(wait=False)
         return store
 
     # ------------------------------------------------------------ paths and locks
@@ -107,17 +111,22 @@ class Store:
 
     # ------------------------------------------------------------ crash recovery
 
-    def _needs_recovery(self) -> bool:
-        return (self.state / JOURNAL).exists() or bool(fs.stray_temps(self.data_dirs()))
-
-    def recover(self) -> None:
-        """Finish a committed transaction, then sweep stray temp files (exclusive store lock)."""
+    def recover(self, *, wait: bool = True) -> None:
+        """Finish a committed transaction, then sweep stray temp files, under the exclusive store
+        lock. With ``wait=False`` it does nothing when the lock is busy (writers are active)."""
         from gitstore.transaction import replay
 
-        with self.lock("store.lock"):
+        lock = self.lock("store.lock")
+        if wait:
+            lock.acquire()
+        elif not lock.try_acquire():
+            return
+        try:
             replay(self)
             for tmp in fs.stray_temps(self.data_dirs()):
                 fs.discard(tmp)
+        finally:
+            lock.release()
 
     # ------------------------------------------------------------ reading
 
