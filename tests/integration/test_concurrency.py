@@ -25,12 +25,10 @@ def spawn(*args: str) -> subprocess.Popen[str]:
 
 
 def results(procs: list[subprocess.Popen[str]]) -> list[object]:
-    out = []
-    for proc in procs:
-        stdout, stderr = proc.communicate(timeout=600)
+    done = [proc.communicate(timeout=600) for proc in procs]  # every one, before any assert
+    for proc, (_, stderr) in zip(procs, done, strict=True):
         assert proc.returncode == 0, stderr
-        out.append(json.loads(stdout.strip().splitlines()[-1]))
-    return out
+    return [json.loads(stdout.strip().splitlines()[-1]) for stdout, _ in done]
 
 
 def test_no_lost_updates_16_processes(store: Store) -> None:
