@@ -227,6 +227,34 @@ class Roadmap:
 
         return self._edit(change)
 
+    def resolve_markers(self, name: str, side: str) -> dict[str, Any]:
+        """Keep ``side``'s lines ("ours" or "theirs") in each conflict hunk of one section."""
+
+        def change(doc: roadmap.Document) -> dict[str, Any]:
+            section = self.find(doc, name)
+            kept, part = [], None
+            for line in section.lines:
+                if line.startswith("<<<<<<<"):
+                    part = "ours"
+                elif part is not None and line.startswith("|||||||"):
+                    part = "base"
+                elif part is not None and line.rstrip("\r\n") == "=======":
+                    part = "theirs"
+                elif part is not None and line.startswith(">>>>>>>"):
+                    part = None
+                elif part in (None, side):
+                    kept.append(line)
+            if kept == section.lines:
+                raise NotFound(f"section {name} has no conflict markers", self.path)
+            previous = section.meta()
+            section.lines = kept
+            roadmap.reindex(doc, self.parser)  # the removed hunks may have held headings
+            section = self.find(doc, name)
+            self._stamp(doc, section, previous)
+            return self.describe(section)
+
+        return self._edit(change)
+
     def replace(self, name: str, text: str) -> dict[str, Any]:
         """Replace a whole section with ``text`` (heading included), e.g. after ``edit``."""
 

@@ -226,35 +226,7 @@ def resolve_section(store: Store, name: str, side: str | None) -> dict[str, Any]
     the roadmap once no markers are left in it."""
     if side not in ("ours", "theirs"):
         raise UsageError("a roadmap section is resolved with --ours or --theirs")
-    from gitstore.roadmap import reindex
-
-    road = store.roadmap()
-
-    def change(doc: Any) -> dict[str, Any]:
-        section = road.find(doc, name)
-        kept, part = [], None
-        for line in section.lines:
-            if line.startswith("<<<<<<<"):
-                part = "ours"
-            elif part is not None and line.startswith("|||||||"):
-                part = "base"
-            elif part is not None and line.rstrip("\r\n") == "=======":
-                part = "theirs"
-            elif part is not None and line.startswith(">>>>>>>"):
-                part = None
-            elif part in (None, side):
-                kept.append(line)
-        if kept == section.lines:
-            raise NotFound(f"section {name} has no conflict markers")
-        previous = section.meta()
-        section.lines = kept
-        reindex(doc, road.parser)  # the hunks removed may have held headings
-        section = road.find(doc, name)
-        road._stamp(doc, section, previous)
-        described: dict[str, Any] = road.describe(section)
-        return described
-
-    result: dict[str, Any] = road._edit(change)
+    result = store.roadmap().resolve_markers(name, side)
     if not _roadmap_conflicts(store):
         _git_retrying(store, "add", "--", store.config.roadmap_path)
     return result

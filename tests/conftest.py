@@ -95,3 +95,11 @@ def snapshot(root: Path) -> dict[str, bytes]:
             continue
         out[str(rel)] = path.read_bytes()
     return out
+
+
+def flag_status(root: Path) -> None:
+    """Make the tasks' status field a `flag` field: concurrent edits become a true conflict."""
+    config = root / "gitstore.yaml"
+    old = "        default: todo\n        merge: lww"
+    assert old in config.read_text()
+    config.write_text(config.read_text().replace(old, "        default: todo\n        merge: flag"))

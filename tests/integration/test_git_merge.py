@@ -12,7 +12,7 @@ import pytest
 
 from gitstore import Store
 from gitstore.record import loads
-from tests.conftest import git
+from tests.conftest import flag_status, git
 
 
 def run_git(
@@ -208,13 +208,7 @@ def test_both_append_a_priority(repo: Path) -> None:
 
 
 def test_flag_stops_the_merge_with_a_readable_record(repo: Path) -> None:
-    config = repo / "gitstore.yaml"
-    config.write_text(
-        config.read_text().replace(
-            "        default: todo\n        merge: lww",
-            "        default: todo\n        merge: flag",
-        )
-    )
+    flag_status(repo)
     commit_all(repo, "flag status")
     git(repo, "checkout", "-q", "other")
     git(repo, "merge", "-q", "main")

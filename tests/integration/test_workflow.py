@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from gitstore import Store
-from tests.conftest import git, gitstore
+from tests.conftest import flag_status, git, gitstore
 
 
 def test_commit_only_store_files_with_a_generated_message(store_dir: Path) -> None:
@@ -60,13 +60,7 @@ def test_log_of_a_record_and_of_a_section(store_dir: Path) -> None:
 
 
 def test_conflicts_and_resolve(store_dir: Path) -> None:
-    config = store_dir / "gitstore.yaml"
-    config.write_text(
-        config.read_text().replace(
-            "        default: todo\n        merge: lww",
-            "        default: todo\n        merge: flag",
-        )
-    )
+    flag_status(store_dir)
     diverge(store_dir, theirs={"status": "blocked"}, ours={"status": "doing"})
     assert git_fails(store_dir, "merge", "other")
     listed = gitstore("conflicts", "--json", cwd=store_dir)
