@@ -52,6 +52,13 @@ class RecordError(GitStoreError, ValueError):
     code = "invalid"
 
 
+class UnsafePath(RecordError):
+    """A store path that gitstore will not follow or open: a symlink, a special file, a folder
+    where a file belongs, a file over the size limit, or a path outside the store."""
+
+    code = "unsafe_path"
+
+
 class ConfigError(GitStoreError):
     code = "config"
 

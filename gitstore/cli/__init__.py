@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, 4 version conflict,
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 
@@ -19,14 +20,21 @@ def main(argv: list[str] | None = None) -> int:
     from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401  (registers the commands)
     from gitstore.cli.common import app
 
+    # SIGTERM unwinds like Ctrl-C: temp files are removed and locks released on the way out.
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         app(args=args, prog_name="gitstore")
+        sys.stdout.flush()
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except KeyboardInterrupt:
         print("gitstore: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`gitstore list | head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as err:  # a bug: still one line, unless asked for the traceback
         if os.environ.get("GITSTORE_DEBUG"):
             raise
@@ -36,4 +44,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _terminated(signum: int, frame: object) -> None:
+    print("gitstore: terminated", file=sys.stderr)
+    raise SystemExit(143)

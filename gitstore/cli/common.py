@@ -84,12 +84,22 @@ def handled(st: State, *, edit: bool = False, commit: bool = False) -> Iterator[
         if edit:
             _maybe_commit(st, commit)
     except GitStoreError as err:
-        err.path = _relative(err.path)
-        if st.json:
-            emit_json({"error": {"code": err.code, "message": err.message, "path": err.path}})
-        else:
-            print(f"gitstore: {err}", file=sys.stderr)
-        raise typer.Exit(err.exit_code) from None
+        _fail(st, err)
+    except OSError as err:  # an OS error the library did not name: still one line, not a crash
+        from gitstore.fs import reason
+
+        _fail(st, GitStoreError(reason(err), err.filename))
+    except RecursionError:
+        _fail(st, UsageError("a value is nested too deeply"))
+
+
+def _fail(st: State, err: GitStoreError) -> None:
+    err.path = _relative(err.path)
+    if st.json:
+        emit_json({"error": {"code": err.code, "message": err.message, "path": err.path}})
+    else:
+        print(f"gitstore: {err}", file=sys.stderr)
+    raise typer.Exit(err.exit_code) from None
 
 
 def _maybe_commit(st: State, commit: bool) -> None:
@@ -126,7 +136,9 @@ def parse_assignments(pairs: list[str]) -> tuple[dict[str, str], dict[str, Any]]
             try:
                 typed[key[:-1].strip()] = json.loads(value)
             except ValueError:
-                raise UsageError(f"{key[:-1]}: {value!r} is not valid JSON") from None
+                raise UsageError(f"{key[:-1]}: {value[:40]!r} is not valid JSON") from None
+            except RecursionError:
+                raise UsageError(f"{key[:-1]}: the JSON value is nested too deeply") from None
         else:
             text[key.strip()] = value
     return text, typed
