@@ -261,24 +261,29 @@ def check_data(data: Mapping[str, Any], path: object, max_depth: int = MAX_DEPTH
         value, depth, where = stack.pop()
         if depth > max_depth and isinstance(value, (dict, list)):
             raise RecordError(
-                f"{where.lstrip('.')}: nested deeper than {max_depth} levels (limits.max_depth)",
+                f"{_shown(where)}: nested deeper than {max_depth} levels (limits.max_depth)",
                 str(path),
             )
         if isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise RecordError(
-                        f"{where.lstrip('.') or 'record'}: key {key!r} is not a string", str(path)
+                        f"{_shown(where) or 'record'}: key {key!r} is not a string", str(path)
                     )
                 stack.append((item, depth + 1, f"{where}.{key}"))
         elif isinstance(value, list):
             stack += [(item, depth + 1, f"{where}[{i}]") for i, item in enumerate(value)]
         elif not isinstance(value, _VALUE_TYPES):
             raise RecordError(
-                f"{where.lstrip('.')}: a {type(value).__name__} cannot be stored; use a string, "
-                "number, boolean, date, list or mapping",
+                f"{_shown(where)}: a value of type {type(value).__name__} cannot be stored; use a "
+                "string, number, boolean, date, list or mapping",
                 str(path),
             )
+
+
+def _shown(where: str) -> str:
+    where = where.lstrip(".")
+    return where if len(where) <= 60 else where[:57] + "..."
 
 
 # ---------------------------------------------------------------- writing single values
