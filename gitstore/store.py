@@ -118,9 +118,7 @@ class Store:
             return
         from gitstore import gitio
 
-        listed = gitio.git(
-            "ls-files", "--", f"{legacy.name}/{JOURNAL}", cwd=self.root, check=False
-        )
+        listed = gitio.git("ls-files", "--", f"{legacy.name}/{JOURNAL}", cwd=self.root, check=False)
         if listed.returncode != 0 or listed.stdout.strip():
             return  # tracked (it arrived by git) or unknown: never replayed; doctor reports it
         fs.ensure_dir(self.state)

@@ -64,7 +64,9 @@ def race(path: Path, rounds: int, *, shared: bool) -> dict[str, int]:
             holder.stdin.write(f"{hold}\n")
             holder.stdin.flush()
             assert holder.stdout.readline() == "held\n"
-            mine = FileLock(path, shared=shared, timeout=max(hold + rng.randint(-500, 500), 1) / 1e6)
+            mine = FileLock(
+                path, shared=shared, timeout=max(hold + rng.randint(-500, 500), 1) / 1e6
+            )
             try:
                 mine.acquire()
             except LockTimeout:
