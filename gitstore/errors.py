@@ -46,6 +46,12 @@ class NotFound(GitStoreError):
     code = "not_found"
 
 
+class Exists(GitStoreError):
+    """A record created with an id that is already taken."""
+
+    code = "exists"
+
+
 class RecordError(GitStoreError, ValueError):
     """A record file or a proposed record is invalid (YAML, schema, size, safety)."""
 

@@ -11,13 +11,20 @@ from __future__ import annotations
 import copy
 import getpass
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
-from gitstore.errors import NotAStore, NotFound, RecordError, UsageError, VersionConflict
+from gitstore.errors import (
+    Exists,
+    NotAStore,
+    NotFound,
+    RecordError,
+    UsageError,
+    VersionConflict,
+)
 from gitstore.record import (
     META,
     check_data,
@@ -34,6 +41,7 @@ from gitstore.statedir import legacy_dir, state_dir
 
 if TYPE_CHECKING:
     from gitstore.lock import FileLock
+    from gitstore.query import Condition
     from gitstore.roadmap_store import Roadmap
     from gitstore.transaction import Transaction
 
@@ -206,8 +214,35 @@ class Store:
 
     def ids(self, collection: str) -> list[str]:
         folder = self.root / self.collection(collection).path
+        from gitstore.query import natural_key
+
         names = [n for n, _ in fs.entries(folder, self.root) if n.endswith(".yaml")]
-        return sorted(n[:-5] for n in names if not n.startswith(fs.TMP_PREFIX))
+        ids = [n[:-5] for n in names if not n.startswith(fs.TMP_PREFIX)]
+        return sorted(ids, key=natural_key)
+
+    def find(
+        self,
+        collection: str,
+        conditions: Iterable[Condition] = (),
+        *,
+        sort: Iterable[str] = (),
+        limit: int | None = None,
+        include_deleted: bool = False,
+    ) -> list[Record]:
+        """Records matching every condition (:mod:`gitstore.query`), ordered by ``sort``
+        (``FIELD`` or ``-FIELD``), then by id; at most ``limit`` of them."""
+        from gitstore.query import order
+
+        conditions = list(conditions)
+        records = []
+        for record_id in self.ids(collection):
+            _, data = self.read(collection, record_id)
+            if data is None or (data.get("deleted") is True and not include_deleted):
+                continue
+            if all(c.matches(data) for c in conditions):
+                records.append(data)
+        records = order(records, list(sort))
+        return records if limit is None else records[: max(limit, 0)]
 
     def list(
         self,
@@ -216,14 +251,12 @@ class Store:
         *,
         include_deleted: bool = False,
     ) -> list[Record]:
-        records = []
-        for record_id in self.ids(collection):
-            _, data = self.read(collection, record_id)
-            if data is None or (data.get("deleted") is True and not include_deleted):
-                continue
-            if all(_matches(data.get(k), v) for k, v in (where or {}).items()):
-                records.append(data)
-        return records
+        """Records in natural id order (T-2 before T-10) whose fields equal ``where``'s values
+        (a list field matches when the value is one of its members)."""
+        from gitstore.query import Condition
+
+        conditions = [Condition(k, "=", v) for k, v in (where or {}).items()]
+        return self.find(collection, conditions, include_deleted=include_deleted)
 
     def resolve(self, name: str) -> tuple[str, str]:
         """``COLLECTION/ID`` or a bare ``ID`` that is unique in the store."""
@@ -394,9 +427,13 @@ class Store:
             new_id = record_id or coll.next_id(set(self.ids(collection)))
             try:
                 return self.put(collection, {"id": new_id} | ordered, expected_version=0)
-            except VersionConflict:
+            except VersionConflict as err:
                 if record_id is not None:
-                    raise
+                    raise Exists(
+                        f"{collection}/{record_id} already exists (version {err.actual}); "
+                        "change it with 'gitstore set'",
+                        err.path,
+                    ) from None
                 # another writer took that id between our scan and our lock: take the next one
 
     def roadmap(self) -> Roadmap:
@@ -443,9 +480,3 @@ def check_version(old: Record | None, expected: int | None, path: Path) -> None:
             expected=expected,
             actual=actual,
         )
-
-
-def _matches(value: object, wanted: object) -> bool:
-    if isinstance(value, list) and not isinstance(wanted, list):
-        return wanted in value or str(wanted) in [str(v) for v in value]
-    return value == wanted or (isinstance(wanted, str) and str(value) == wanted)

@@ -75,6 +75,62 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2) + "\n")
 
 
+FORMATS = ("table", "json", "jsonl", "csv")
+
+
+def emit_rows(
+    rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str, *, whole: bool = False
+) -> None:
+    """Rows as a table (plain when piped or NO_COLOR), a JSON array, JSON Lines or CSV. With
+    ``whole`` the JSON forms carry each row whole, else only ``columns``."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    shown = (
+        rows
+        if whole and fmt in ("json", "jsonl")
+        else [{c: row.get(c) for c in columns} for row in rows]
+    )
+    if fmt == "json":
+        emit_json(shown)
+    elif fmt == "jsonl":
+        for row in shown:
+            sys.stdout.write(json.dumps(to_jsonable(row), ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[cell(row.get(c), full=True) for c in columns] for row in rows])
+    else:
+        print_table(columns, [[cell(row.get(c)) for c in columns] for row in rows], title)
+
+
+def print_table(columns: list[str], rows: list[list[str]], title: str) -> None:
+    """A rich table on a terminal; plain aligned columns (no boxes, no styles) when piped or
+    under NO_COLOR, so scripts and pagers get clean text."""
+    if not sys.stdout.isatty() or "NO_COLOR" in os.environ:
+        widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+        for line in [columns, *rows]:
+            print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table, markup=False, highlight=False)
+
+
+def cell(value: object, *, full: bool = False) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    text = str(value)
+    return text.splitlines()[0] + " …" if "\n" in text and not full else text
+
+
 @contextmanager
 def handled(st: State, *, edit: bool = False, commit: bool = False) -> Iterator[None]:
     """Turn a gitstore error into one line (or a JSON error object) and its exit code. After a
