@@ -22,7 +22,7 @@ app = typer.Typer(
     "4 version conflict, 5 not a store, 6 remote unreachable.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -43,6 +43,20 @@ class State:
     json: bool = False
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"gitstore {version(DISTRIBUTION)}")
+        except PackageNotFoundError:
+            print("gitstore (not installed as a package)")
+        raise typer.Exit(0)
+
+
+DISTRIBUTION = "gitstore"
+
+
 @app.callback()
 def _global(
     ctx: typer.Context,
@@ -50,6 +64,12 @@ def _global(
         str, typer.Option("-C", help="Run as if started in this folder.", metavar="PATH")
     ] = ".",
     json_out: JsonFlag = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = State(root=directory, json=json_out)
 
@@ -149,6 +169,15 @@ def handled(st: State, *, edit: bool = False, commit: bool = False) -> Iterator[
         _fail(st, UsageError("a value is nested too deeply"))
 
 
+def usage_failure(message: str, command: str, args: list[str]) -> int:
+    """An argument-parser error as one line (or a JSON error with --json); exit 2."""
+    if "--json" in args:
+        emit_json({"error": {"code": "usage", "message": message, "path": None}})
+    else:
+        print(f"gitstore: {message} (see '{command} -h')", file=sys.stderr)
+    return 2
+
+
 def _fail(st: State, err: GitStoreError) -> None:
     err.path = _relative(err.path)
     if st.json:
@@ -200,6 +229,19 @@ def parse_assignments(pairs: list[str]) -> tuple[dict[str, str], dict[str, Any]]
     return text, typed
 
 
+def _editor() -> str:
+    """``$VISUAL``, ``$EDITOR``, or the first of editor/nano/vi on PATH."""
+    import shutil
+
+    chosen = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if chosen:
+        return chosen
+    for name in ("editor", "nano", "vi"):
+        if shutil.which(name):
+            return name
+    raise UsageError("no editor found: set $EDITOR (e.g. EDITOR=nano); nothing was written")
+
+
 def run_editor(text: str, filename: str) -> bytes:
     """Open ``$VISUAL``/``$EDITOR`` on a temporary copy of ``text``; the edited bytes."""
     import shlex
@@ -210,7 +252,14 @@ def run_editor(text: str, filename: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="gitstore-edit-") as tmp:
         copy = Path(tmp) / filename
         copy.write_bytes(text.encode("utf-8"))
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-        if subprocess.run([*shlex.split(editor), str(copy)], check=False).returncode != 0:
+        editor = _editor()
+        try:
+            done = subprocess.run([*shlex.split(editor), str(copy)], check=False)
+        except OSError as err:
+            raise UsageError(
+                f"cannot start the editor {editor!r} ({err.strerror}); set $EDITOR "
+                "(e.g. EDITOR=nano); nothing was written"
+            ) from None
+        if done.returncode != 0:
             raise UsageError(f"editor {editor!r} failed; nothing was written")
         return copy.read_bytes()
