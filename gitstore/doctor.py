@@ -198,7 +198,7 @@ def fix_merges(store: Store, findings: list[dict[str, Any]]) -> str | None:
         with store.writing(
             "roadmap.lock" if path == store.config.roadmap_path else f"fix/{path}.lock"
         ):
-            fs.atomic_write(store.root / path, item["expected"].encode("utf-8"))
+            fs.atomic_write(store.root / path, item["expected"].encode("utf-8"), root=store.root)
         fixed.append(path)
     if not fixed:
         return None
