@@ -370,15 +370,27 @@ class Store:
         *,
         create: bool = False,
         expected_version: int | None = None,
+        restore: bool = False,
+        include_deleted: bool = False,
     ) -> Iterator[Record]:
-        """Locked read-modify-write: change the yielded dict; it is written when the block ends."""
+        """Locked read-modify-write: change the yielded dict; it is written when the block ends.
+        A tombstone is refused unless ``restore`` (which brings the record back) or
+        ``include_deleted`` (which changes it as it is)."""
         path = self.path_of(collection, record_id)
         with self.writing(f"{collection}/{record_id}.lock"):
             old_text, old = self._load(collection, record_id)
             if old is None and not create:
                 raise NotFound(f"no record {record_id} in {collection}", path)
+            if old is not None and old.get("deleted") is True and not (restore or include_deleted):
+                raise NotFound(
+                    f"{collection}/{record_id} is deleted; restore it to change it "
+                    "(gitstore set --restore)",
+                    path,
+                )
             check_version(old, expected_version, path)
             rec: Record = copy.deepcopy(old) if old is not None else {"id": record_id}
+            if restore:
+                rec.pop("deleted", None)
             yield rec
             if rec.get("id") != record_id:
                 raise UsageError(f"cannot change a record's id ({record_id} -> {rec.get('id')})")

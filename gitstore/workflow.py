@@ -307,7 +307,7 @@ def resolve(
     field ``{"status": "theirs", "owner": "alice"}`` (a value other than ours/theirs is used as
     is). Writes the record (version + 1) without its conflicts block and stages it."""
     collection, record_id = store.resolve(name)
-    with store.update(collection, record_id) as rec:
+    with store.update(collection, record_id, include_deleted=True) as rec:
         block = rec.get("conflicts")
         if not isinstance(block, dict):
             raise NotFound(f"{collection}/{record_id} has no conflicts to resolve")

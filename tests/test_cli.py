@@ -146,3 +146,18 @@ def test_a_missing_editor_is_one_clear_line(store_dir: Path) -> None:
     gitstore("add", "tasks", "T-1", "title=x", cwd=store_dir)
     res = gitstore("edit", "T-1", cwd=store_dir, env={"EDITOR": "no-such-editor-here"})
     assert res.returncode == 2 and "set $EDITOR" in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_a_deleted_record_is_restored_explicitly_and_log_of_nothing_fails(store_dir: Path) -> None:
+    gitstore("add", "tasks", "T-1", "title=x", cwd=store_dir)
+    gitstore("rm", "T-1", cwd=store_dir)
+    res = gitstore("set", "T-1", "status=doing", cwd=store_dir)
+    assert res.returncode == 1 and "is deleted" in res.stderr and "--restore" in res.stderr
+    res = gitstore("set", "T-1", "status=doing", "--restore", "--json", cwd=store_dir)
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout)
+    assert rec["status"] == "doing" and "deleted" not in rec and rec["version"] == 3
+    gitstore("commit", cwd=store_dir)
+    for unknown in ("T-404", "99.5"):
+        res = gitstore("log", unknown, cwd=store_dir)
+        assert res.returncode == 1 and "history" in res.stderr

@@ -100,6 +100,9 @@ def set_(
         list[str] | None, typer.Option("--unset", metavar="KEY", help="Remove a field.")
     ] = None,
     if_version: IfVersion = None,
+    restore: Annotated[
+        bool, typer.Option("--restore", help="Bring back a deleted record (then set fields).")
+    ] = False,
     commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -112,9 +115,11 @@ def set_(
         store = _open(st.root)
         collection, record_id = store.resolve(name)
         values = store.collection(collection).coerce(*parse_assignments(list(args or [])))
-        if not values and not unset:
+        if not values and not unset and not restore:
             raise UsageError("nothing to set: give KEY=VALUE or --unset KEY")
-        with store.update(collection, record_id, expected_version=if_version) as rec:
+        with store.update(
+            collection, record_id, expected_version=if_version, restore=restore
+        ) as rec:
             rec.update(values)
             for key in unset or []:
                 store.collection(collection).coerce({}, {key: None})  # refuses reserved keys
