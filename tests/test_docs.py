@@ -27,3 +27,17 @@ def test_every_command_is_documented() -> None:
     text = (DOCS / "cli.md").read_text()
     for path in paths:
         assert f"## gitstore {' '.join(path)}\n" in text, path
+
+
+def test_the_documented_configuration_is_a_valid_one() -> None:
+    import re
+
+    from ruamel.yaml import YAML
+
+    from gitstore.schema import parse_config
+
+    text = (DOCS / "configuration.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", text, re.DOTALL)
+    assert block
+    config = parse_config(DOCS, YAML(typ="safe").load(block.group(1)), DOCS / "x.yaml")
+    assert "tasks" in config.collections and config.max_record_bytes == 1 << 20
