@@ -54,7 +54,7 @@ def _print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-DISTRIBUTION = "gitstore"
+DISTRIBUTION = "gitstore-planning"  # "gitstore" on the package index is another project
 
 
 @app.callback()
