@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -226,7 +225,7 @@ def _target_mode(dir_fd: int, name: str, path: Path) -> int | None:
 
 def _write_temp_at(dir_fd: int, name: str, path: Path, data: bytes) -> str:
     mode = _target_mode(dir_fd, name, path)
-    tmp = f"{TMP_PREFIX}{name}.{os.getpid()}.{secrets.token_hex(4)}"
+    tmp = f"{TMP_PREFIX}{name}.{os.getpid()}.{os.urandom(4).hex()}"  # `secrets` costs 11 ms
     shown = path.with_name(tmp)
     step("open", shown)
     fd = os.open(tmp, _CREATE, 0o666, dir_fd=dir_fd)  # umask applies, as for any new file

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from gitstore.transaction import Transaction
 
 JOURNAL = "journal.json"
+CACHE_SIZE = 16384  # parsed records kept per Store: a 10k-record collection listed twice parses once
 
 Record = dict[str, Any]
 
@@ -199,10 +200,12 @@ class Store:
         return text, data
 
     def _remember(self, path: Path, text: str, data: Record) -> None:
-        """Cache a parse. ``data`` must not be mutated afterwards by anyone."""
-        if len(self._parsed) >= 1024:
-            self._parsed.clear()
+        """Cache a parse. ``data`` must not be mutated afterwards by anyone. The least recently
+        stored entries go first when the cache is full (a dict keeps insertion order)."""
+        self._parsed.pop(path, None)
         self._parsed[path] = (text, data)
+        while len(self._parsed) > CACHE_SIZE:
+            del self._parsed[next(iter(self._parsed))]
 
     def get(self, collection: str, record_id: str, *, include_deleted: bool = False) -> Record:
         _, data = self.read(collection, record_id)
