@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from gitstore.transaction import Transaction
 
 JOURNAL = "journal.json"
-CACHE_SIZE = 16384  # parsed records kept per Store: a 10k-record collection listed twice parses once
+CACHE_SIZE = 16384  # parses kept per Store: listing 10k records twice parses them once
 
 Record = dict[str, Any]
 
