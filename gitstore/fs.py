@@ -43,14 +43,8 @@ def step(name: str, path: str | Path) -> None:
 
 
 def reason(err: OSError) -> str:
-    if err.errno == errno.ENOSPC:
-        return "no space left on the device"
-    if err.errno == errno.EROFS:
-        return "the file system is read-only"
-    if err.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if err.errno == errno.ENAMETOOLONG:
-        return "the name is too long for the file system"
+    """The system's own words for an error (what people search for: "No space left on
+    device"), without Python's ``[Errno 28]`` prefix."""
     return err.strerror or str(err)
 
 
@@ -66,9 +60,9 @@ def _unsafe(dir_fd: int, name: str, path: Path) -> UnsafePath:
     if stat.S_ISLNK(mode):
         return UnsafePath("is a symlink; gitstore never follows links", path)
     if stat.S_ISDIR(mode):
-        return UnsafePath("is a folder, not a file", path)
+        return UnsafePath("is a directory, not a file", path)
     if stat.S_ISREG(mode):
-        return UnsafePath("is a file, not a folder", path)
+        return UnsafePath("is a file, not a directory", path)
     return UnsafePath("is not a regular file (a FIFO, socket or device)", path)
 
 
@@ -149,8 +143,8 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, *, root: Path | No
     """A whole regular file of at most ``limit`` bytes. Refuses symlinks (of the file, and of any
     folder below ``root``) and special files; raises FileNotFoundError when it does not exist."""
     path = Path(path)
-    step("read", path)
     try:
+        step("read", path)
         with _parent(path, root) as (dir_fd, name):
             return _read_at(dir_fd, name, path, limit)
     except (FileNotFoundError, UnsafePath, ReadError):

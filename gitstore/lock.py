@@ -85,6 +85,7 @@ class _Expired(Exception):
 def _holder_line() -> str:
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
+    command = " ".join(command.split())  # one line, whatever the arguments held
     return f"pid={os.getpid()} since={since} command={command[:200]}\n"
 
 
@@ -241,7 +242,7 @@ class FileLock:
 
     def _timeout_error(self) -> LockTimeout:
         try:
-            holder = self.path.read_text(errors="replace").strip()
+            holder = " ".join(self.path.read_text(errors="replace").split())
         except OSError:
             holder = ""
         who = f"held by {holder}" if holder else "held by other writers (shared)"

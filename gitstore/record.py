@@ -226,6 +226,8 @@ def loads(text: str, path: object = "<record>", max_depth: int = MAX_DEPTH) -> d
         raise _yaml_error(err, path) from None
     except RecursionError:
         raise RecordError("invalid YAML: nested too deeply", str(path)) from None
+    except ValueError as err:  # e.g. an integer of more than 4,300 digits
+        raise RecordError(f"invalid value: {str(err).split(';')[0]}", str(path)) from None
     if data is None:
         raise RecordError("is empty; a record is a YAML mapping with at least an id", str(path))
     if not isinstance(data, dict):
@@ -266,19 +268,43 @@ def check_data(data: Mapping[str, Any], path: object, max_depth: int = MAX_DEPTH
             )
         if isinstance(value, dict):
             for key, item in value.items():
-                if not isinstance(key, str):
+                if not isinstance(key, str) or not _encodable(key):
                     raise RecordError(
                         f"{_shown(where) or 'record'}: key {key!r} is not a string", str(path)
                     )
                 stack.append((item, depth + 1, f"{where}.{key}"))
         elif isinstance(value, list):
             stack += [(item, depth + 1, f"{where}[{i}]") for i, item in enumerate(value)]
+        elif isinstance(value, str) and not _encodable(value):
+            raise RecordError(
+                f"{_shown(where)}: text that is not valid Unicode (a lone surrogate) cannot be "
+                "stored",
+                str(path),
+            )
+        elif isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+            raise RecordError(
+                f"{_shown(where)}: an integer this large cannot be stored (at most about "
+                "4,000 digits)",
+                str(path),
+            )
         elif not isinstance(value, _VALUE_TYPES):
             raise RecordError(
                 f"{_shown(where)}: a value of type {type(value).__name__} cannot be stored; use a "
                 "string, number, boolean, date, list or mapping",
                 str(path),
             )
+
+
+#: Python refuses to read integers of more than 4,300 digits back from text.
+MAX_INT_BITS = 13_000
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _shown(where: str) -> str:

@@ -117,17 +117,14 @@ class Collection:
             found.append(f"version: {version!r} is not an integer")
         elif isinstance(version, int) and version < 0:
             found.append(f"version: {version} is negative")
-        stamp = data.get("last_modified")
-        if stamp is not None:
-            try:
-                from gitstore.record import parse_time
+        from gitstore.record import time_problem
 
-                parse_time(str(stamp))
-            except ValueError:
-                found.append(f"last_modified: {stamp!r} is not an RFC 3339 time")
+        stamp = data.get("last_modified")
+        if stamp is not None and (why := time_problem(stamp)):
+            found.append(f"last_modified: {why}")
         clocks = data.get("clocks")
         if clocks is not None and (
-            not isinstance(clocks, dict) or not all(isinstance(v, str) for v in clocks.values())
+            not isinstance(clocks, dict) or any(time_problem(v) for v in clocks.values())
         ):
             found.append("clocks: must map field names to RFC 3339 times")
         if data.get("deleted") not in (None, True, False):
@@ -206,6 +203,9 @@ def load_config(root: Path) -> Config:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from gitstore.record import check_nesting
+
+    check_nesting(text, path)  # a hostile config must not crash the C parser either
     try:
         raw = YAML(typ="safe").load(text) or {}
     except YAMLError as err:

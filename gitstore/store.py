@@ -56,7 +56,7 @@ def find_root(start: str | Path) -> Path:
     if not here.is_dir():
         raise NotAStore(f"no such directory: {start}")
     for candidate in (here, *here.parents):
-        if (candidate / CONFIG_NAME).is_file():
+        if os.path.lexists(candidate / CONFIG_NAME):  # a link or a FIFO there is reported later
             return candidate
     raise NotAStore(f"not a gitstore (no {CONFIG_NAME} here or above); run 'gitstore init'", here)
 
@@ -299,6 +299,8 @@ class Store:
         path = self.path_of(collection, str(record_id))
         if old is not None:
             check_metadata(old, path)
+        else:
+            self._check_case_twin(path)
         if not same(new.get("conflicts"), (old or {}).get("conflicts")) and "conflicts" in new:
             raise UsageError(
                 "conflicts: is written by the merge driver only; settle a conflict with "
@@ -326,6 +328,18 @@ class Store:
                 out["clocks"] = clocks
         check_record(self.collection(collection), out, path)
         return out
+
+    def _check_case_twin(self, path: Path) -> None:
+        """A new record may not differ from another only by case: on macOS and Windows the two
+        would be one file, and a teammate there could not check them out."""
+        wanted = path.name.casefold()
+        for name, _ in fs.entries(path.parent, self.root):
+            if name != path.name and name.casefold() == wanted:
+                raise UsageError(
+                    f"bad id: collides with {name} on case-insensitive file systems "
+                    "(macOS, Windows); pick another id",
+                    path,
+                )
 
     def render(
         self, collection: str, old_text: str | None, old: Record | None, new: Record
