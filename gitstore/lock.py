@@ -11,6 +11,7 @@ to polling with a short, growing sleep (0.2 ms up to 10 ms), never portalocker's
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import random
@@ -19,6 +20,7 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -82,6 +84,23 @@ class _Expired(Exception):
     pass
 
 
+_DEFERRED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold off Ctrl-C and termination for a few lines of bookkeeping: a signal that arrives
+    meanwhile is delivered (and raised) as soon as they are done, never half-way through.
+    Only signals not blocked already are blocked, and exactly those are unblocked, from inside
+    the ``try``: an exception at any point can never leave them blocked."""
+    mine = _DEFERRED - signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, mine)
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, mine)
+
+
 def _holder_line() -> str:
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
@@ -107,19 +126,23 @@ class FileLock:
     ) -> None:
         self.release()
 
+    def __del__(self) -> None:
+        # A Ctrl-C that lands on the very first line of __exit__ skips the release; the lock
+        # object is dropped right after, and this gives the lock back then.
+        if self._fd is not None:
+            with contextlib.suppress(Exception):
+                self.release()
+
     def acquire(self) -> None:
         fd = self._fd_to_lock()
         flags = portalocker.LockFlags.SHARED if self.shared else portalocker.LockFlags.EXCLUSIVE
-        if not self._try(fd, flags):
-            self._wait(fd, flags)
-        self._taken(fd)
-
-    def _taken(self, fd: int) -> None:
-        """Record a lock we now hold; if even that is interrupted, the lock goes back."""
         try:
-            self._note_holder(fd)
+            if not self._try(fd, flags):
+                self._wait(fd, flags)
+            with _signals_held():
+                self._mark(fd)
         except BaseException:
-            self.release()
+            self._unwind(fd)
             raise
 
     def try_acquire(self) -> bool:
@@ -129,10 +152,24 @@ class FileLock:
             return False
         fd = _lock_fd(self.path)
         flags = portalocker.LockFlags.SHARED if self.shared else portalocker.LockFlags.EXCLUSIVE
-        if not self._try(fd, flags):
-            return False
-        self._taken(fd)
+        try:
+            if not self._try(fd, flags):
+                return False
+            with _signals_held():
+                self._mark(fd)
+        except BaseException:
+            self._unwind(fd)
+            raise
         return True
+
+    def _unwind(self, fd: int) -> None:
+        """After an exception anywhere in acquiring (Ctrl-C included): hold nothing. This fd held
+        no lock before (the held set says so), so unlocking it can only drop what we just got."""
+        if self._fd is not None:
+            self.release()
+        else:
+            with contextlib.suppress(Exception):
+                portalocker.unlock(fd)
 
     def _fd_to_lock(self) -> int:
         held: set[Path] = _open_fds.__dict__.setdefault("held", set())
@@ -144,9 +181,9 @@ class FileLock:
             )
         return _lock_fd(self.path)
 
-    def _note_holder(self, fd: int) -> None:
-        """Mark the lock held. Nothing here may fail: the holder line is only a hint for waiters,
-        so an I/O error writing it (a full disk) is ignored, never leaks the lock."""
+    def _mark(self, fd: int) -> None:
+        """Mark the lock held (signals are held off meanwhile). Nothing here may fail: the holder
+        line is only a hint for waiters, so an I/O error writing it (a full disk) is ignored."""
         self._fd = fd
         _open_fds.__dict__.setdefault("held", set()).add(self.path)
         if not self.shared:
@@ -160,20 +197,23 @@ class FileLock:
                 pass
 
     def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        _open_fds.__dict__.setdefault("held", set()).discard(self.path)
-        try:
-            if not self.shared:
-                from gitstore import fs
+        """Drop the lock. Signals are held off meanwhile, so Ctrl-C cannot leave the lock taken
+        or this thread believing it holds it."""
+        with _signals_held():
+            fd, self._fd = self._fd, None
+            if fd is None:
+                return
+            _open_fds.__dict__.setdefault("held", set()).discard(self.path)
+            try:
+                if not self.shared:
+                    from gitstore import fs
 
-                fs.step("lock_release", self.path)
-                os.ftruncate(fd, 0)
-        except OSError:
-            pass  # only the holder hint is left behind; the lock itself goes below
-        finally:
-            portalocker.unlock(fd)
+                    fs.step("lock_release", self.path)
+                    os.ftruncate(fd, 0)
+            except OSError:
+                pass  # only the holder hint is left behind; the lock itself goes below
+            finally:
+                portalocker.unlock(fd)
 
     @staticmethod
     def _try(fd: int, flags: portalocker.LockFlags) -> bool:

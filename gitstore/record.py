@@ -181,6 +181,7 @@ def check_constructs(text: str, path: object) -> None:
 
 
 _NESTING_PREFIX = re.compile(r"^[ \t]*(?:[-?][ \t]+)*", re.MULTILINE)
+_BREAKS_TO_LF = str.maketrans({"\r": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})
 
 
 def check_nesting(text: str, path: object, max_depth: int = MAX_DEPTH) -> None:
@@ -192,7 +193,8 @@ def check_nesting(text: str, path: object, max_depth: int = MAX_DEPTH) -> None:
     events counted (the event parser is iterative, it cannot overflow)."""
     bound = text.count("[") + text.count("{") + 2
     if bound <= max_depth:
-        bound += max((len(m) for m in _NESTING_PREFIX.findall(text)), default=0)
+        lines = text.translate(_BREAKS_TO_LF)  # every character a YAML parser breaks lines at
+        bound += max((len(m) for m in _NESTING_PREFIX.findall(lines)), default=0)
         if bound <= max_depth:
             return
     from ruamel.yaml.error import YAMLError

@@ -160,3 +160,17 @@ def test_loads_never_raises_anything_but_record_error(text: str) -> None:
     assume("\x00" not in text)
     with contextlib.suppress(RecordError):
         loads(text)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r", "\x85", "\u2028"])
+@pytest.mark.parametrize(
+    "deep",
+    ["x: " + "[" * 30000 + "]" * 30000, "x:\n  " + "- " * 30000 + "a", "? " * 30000 + "a"],
+    ids=["flow", "block-sequences", "complex-keys"],
+)
+def test_nesting_is_refused_before_the_parser_whatever_the_line_breaks(
+    newline: str, deep: str
+) -> None:
+    text = "id: T-1" + newline + deep.replace("\n", newline) + newline
+    with pytest.raises(RecordError, match="nested deeper than 32"):
+        loads(text)

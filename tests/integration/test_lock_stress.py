@@ -4,13 +4,16 @@ leaked lock in this process would refuse it: flock locks belong to open files, n
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -148,3 +151,75 @@ def test_an_io_error_on_a_lock_file_never_leaves_a_lock_held(
     for held in (store.state / "locks").rglob("*.lock"):
         assert free(held), held
     store.put("tasks", {"id": "T-1", "title": "again"})  # and the store goes on working
+
+
+INTERRUPTED = """
+import fcntl, os, signal, sys
+from pathlib import Path
+from gitstore.lock import FileLock
+path = Path(sys.argv[1])
+path.touch()
+armed = [False]
+def interrupt(signum, frame):
+    if armed[0]:  # only inside the lock code: the harness itself must not be interrupted
+        raise KeyboardInterrupt
+signal.signal(signal.SIGINT, interrupt)
+def free():
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+interrupts = leaks = rounds = 0
+print("ready", flush=True)
+while interrupts < int(sys.argv[2]):
+    rounds += 1
+    interrupted = False
+    try:
+        armed[0] = True
+        with FileLock(path, shared=bool(rounds % 2)):
+            pass
+        armed[0] = False
+    except KeyboardInterrupt:
+        armed[0] = False
+        interrupted = True  # a daemon that catches Ctrl-C and goes on
+    if interrupted:
+        interrupts += 1
+        if not free():
+            leaks += 1
+        with FileLock(path, timeout=1):
+            pass  # and this thread does not believe it still holds it
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+print(interrupts, leaks, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_any_moment_never_leaves_the_lock_held(tmp_path: Path) -> None:
+    """SIGINT at random moments into a process that takes and drops a lock in a loop and carries
+    on after each KeyboardInterrupt: afterwards the lock is always free and takeable."""
+    wanted = 300
+    with subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED, str(tmp_path / "store.lock"), str(wanted)],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "ready\n"
+        rng = random.Random(3)
+        for _ in range(200_000):  # bounded; in practice a few hundred signals do
+            if child.poll() is not None:
+                break
+            time.sleep(rng.uniform(0, 0.002))
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGINT)
+        else:
+            child.kill()
+        out = child.stdout.read().split()
+    assert child.returncode == 0, out
+    interrupts, leaks = int(out[0]), int(out[1])
+    assert interrupts >= wanted and leaks == 0
+    print(f"\n[lock stress, Ctrl-C] {interrupts} interrupts, {leaks} leaked locks")
