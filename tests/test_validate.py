@@ -168,9 +168,10 @@ def test_no_false_positives_on_the_corpus(store: Store) -> None:
     assert len(files) == 80 and errors == []
 
 
-def test_the_shipped_hook_is_the_installed_one() -> None:
-    shipped = (Path(__file__).resolve().parents[1] / "hooks" / "pre-commit").read_text()
-    assert shipped == script("gitstore", ".")
+@pytest.mark.parametrize("hook", ["pre-commit", "pre-merge-commit"])
+def test_the_shipped_hooks_are_the_installed_ones(hook: str) -> None:
+    shipped = (Path(__file__).resolve().parents[1] / "hooks" / hook).read_text()
+    assert shipped == script("gitstore", ".", hook)
 
 
 def test_extra_warn_reports_undeclared_fields_without_failing(store_dir: Path) -> None:

@@ -172,3 +172,36 @@ def test_the_pre_commit_framework_runs_our_hook(store_dir: Path, tmp_path: Path)
     (store_dir / "records/tasks/T-1.yaml").write_text("id: T-1\ntitle: fine\n")
     res = try_repo()
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def _drop_blocked(root: Path) -> None:
+    config = root / "gitstore.yaml"
+    text = config.read_text()
+    assert "values: [todo, doing, done, blocked]" in text
+    config.write_text(text.replace("values: [todo, doing, done, blocked]", "values: [todo, done]"))
+
+
+def test_a_clean_merge_the_merged_schema_rejects_is_refused(store_dir: Path) -> None:
+    store = Store.open(store_dir)
+    store.put("tasks", {"id": "T-1", "title": "a"})
+    git(store_dir, "add", "-A")
+    assert commit(store_dir).returncode == 0
+    git(store_dir, "checkout", "-qb", "other")
+    with store.update("tasks", "T-1") as rec:
+        rec["status"] = "doing"  # valid here
+    git(store_dir, "commit", "-qam", "doing")
+    git(store_dir, "checkout", "-q", "main")
+    _drop_blocked(store_dir)  # no 'doing' any more: each branch alone is valid
+    git(store_dir, "commit", "-qam", "fewer states")
+    res = subprocess.run(
+        ["git", "merge", "--no-edit", "other"], cwd=store_dir, capture_output=True, text=True
+    )
+    assert res.returncode != 0, res.stdout + res.stderr
+    assert "records/tasks/T-1.yaml:6: schema: status: 'doing'" in res.stdout + res.stderr
+    assert "gitstore pre-merge-commit: commit refused" in res.stderr
+    assert git(store_dir, "rev-parse", "HEAD^@").count("\n") == 1  # no merge commit was made
+    git(store_dir, "merge", "--abort")
+    res = subprocess.run(
+        ["git", "merge", "--no-edit", "--no-verify", "other"], cwd=store_dir, capture_output=True
+    )
+    assert res.returncode == 0  # the user's choice, as for a commit
