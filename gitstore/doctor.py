@@ -70,12 +70,13 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
         "none" if not journal.exists() else "a committed transaction awaits replay: doctor --fix",
     )
     report("locks", True, _locks(store))
-    from gitstore.validate import check_many, worktree_files
+    from gitstore.sources import worktree_files
+    from gitstore.validate import check_many
 
     validator = store.roadmap().validator()
     problems = [
         p
-        for p in check_many(validator, worktree_files(store.root, validator, None), {})
+        for p in check_many(validator, worktree_files(store.root, validator, None))
         if p.rule in ("conflict-markers", "unresolved-conflict")
     ]
     report("conflicts", not problems, "; ".join(map(str, problems)) or "none")
