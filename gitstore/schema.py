@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gitstore.errors import ConfigError, RecordError, UsageError
@@ -22,6 +21,7 @@ if TYPE_CHECKING:  # the merge driver reads the config too, and pathlib costs it
 CONFIG_NAME = "gitstore.yaml"
 TYPES = ("str", "text", "int", "float", "bool", "date", "enum", "list")
 STRATEGIES = ("lww", "flag", "union", "text")
+DEFAULT_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 _UNSAFE_ID = re.compile(r"[/\\\0\r\n]|^\.|^$")
 # Names Windows cannot create (a clone there would fail to check the file out): characters it
 # forbids, control characters, a trailing dot or space, and the reserved device names, which stay
@@ -30,14 +30,23 @@ _WINDOWS_BAD = re.compile(r'[<>:"|?*\x00-\x1f\x7f]|[. ]$')
 _WINDOWS_DEVICE = re.compile(r"CON|PRN|AUX|NUL|(?:COM|LPT)[1-9\u00b9\u00b2\u00b3]", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
 class Field:
-    name: str
-    type: str = "str"
-    required: bool = False
-    default: Any = None
-    values: tuple[str, ...] = ()
-    merge: str = "lww"
+    """A declared field. (Plain classes here, not dataclasses: the merge driver imports this
+    module for every file it merges, and dataclasses costs it 8 ms.)"""
+
+    __slots__ = ("default", "merge", "name", "required", "type", "values")
+
+    def __init__(
+        self,
+        name: str,
+        type: str = "str",
+        required: bool = False,
+        default: Any = None,
+        values: tuple[str, ...] = (),
+        merge: str = "lww",
+    ):
+        self.name, self.type, self.required = name, type, required
+        self.default, self.values, self.merge = default, values, merge
 
     def check(self, value: object) -> str | None:
         """A problem with ``value`` for this field, or None."""
@@ -94,14 +103,22 @@ def _windows_problem(name: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
 class Collection:
-    name: str
-    path: str
-    id_pattern: str = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
-    id_prefix: str = ""
-    extra: str = "allow"
-    fields: dict[str, Field] = field(default_factory=dict)
+    """A collection: its folder, its ids and its fields."""
+
+    __slots__ = ("extra", "fields", "id_pattern", "id_prefix", "name", "path")
+
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        id_pattern: str = DEFAULT_ID_PATTERN,
+        id_prefix: str = "",
+        extra: str = "allow",
+        fields: dict[str, Field] | None = None,
+    ):
+        self.name, self.path, self.id_pattern = name, path, id_pattern
+        self.id_prefix, self.extra, self.fields = id_prefix, extra, fields or {}
 
     def check_id(self, record_id: object) -> str:
         """Return ``record_id`` if it is a safe id for this collection, else raise UsageError."""
@@ -198,14 +215,22 @@ class Collection:
         return f"{self.id_prefix}{max(numbers, default=0) + 1}"
 
 
-@dataclass(frozen=True)
 class Config:
-    root: Path
-    collections: dict[str, Collection]
-    roadmap_path: str = "ROADMAP.md"
-    tombstones: str = "lww"
-    auto_commit: bool = False
-    raw: dict[str, Any] = field(default_factory=dict)
+    """A parsed gitstore.yaml (``raw`` keeps the whole mapping, for the roadmap's settings)."""
+
+    __slots__ = ("auto_commit", "collections", "raw", "roadmap_path", "root", "tombstones")
+
+    def __init__(
+        self,
+        root: Path,
+        collections: dict[str, Collection],
+        roadmap_path: str = "ROADMAP.md",
+        tombstones: str = "lww",
+        auto_commit: bool = False,
+        raw: dict[str, Any] | None = None,
+    ):
+        self.root, self.collections, self.roadmap_path = root, collections, roadmap_path
+        self.tombstones, self.auto_commit, self.raw = tombstones, auto_commit, raw or {}
 
     def collection(self, name: str) -> Collection:
         try:
@@ -240,6 +265,24 @@ def loads_config(root: Path, data: bytes, path: Path) -> Config:
 
 
 def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
+    roadmap = raw.get("roadmap") or {}
+    return Config(
+        root=root,
+        collections=parse_collections(raw, path),
+        roadmap_path=_folder(roadmap.get("path", "ROADMAP.md"), "roadmap.path", path),
+        tombstones=tombstone_policy(raw),
+        auto_commit=bool(raw.get("auto_commit", False)),
+        raw=raw,
+    )
+
+
+def tombstone_policy(raw: dict[str, Any]) -> str:
+    """``merge.tombstones``: how a delete merges with an edit (lww, delete or edit)."""
+    return str((raw.get("merge") or {}).get("tombstones") or "lww")
+
+
+def parse_collections(raw: dict[str, Any], path: str | Path) -> dict[str, Collection]:
+    """The ``collections`` of a parsed gitstore.yaml (``path`` names it in errors)."""
     collections = {}
     for name, spec in (raw.get("collections") or {}).items():
         if not isinstance(spec, dict):
@@ -266,7 +309,7 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
                 merge=merge,
             )
         folder = _folder(spec.get("path", f"records/{name}"), f"collections.{name}.path", path)
-        pattern = str(spec.get("id_pattern") or Collection.id_pattern)
+        pattern = str(spec.get("id_pattern") or DEFAULT_ID_PATTERN)
         try:
             re.compile(pattern)
         except re.error as err:
@@ -288,18 +331,10 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
                 "folder; give each collection a folder of its own",
                 path,
             )
-    roadmap = raw.get("roadmap") or {}
-    return Config(
-        root=root,
-        collections=collections,
-        roadmap_path=_folder(roadmap.get("path", "ROADMAP.md"), "roadmap.path", path),
-        tombstones=str((raw.get("merge") or {}).get("tombstones") or "lww"),
-        auto_commit=bool(raw.get("auto_commit", False)),
-        raw=raw,
-    )
+    return collections
 
 
-def _folder(value: object, key: str, config_path: Path) -> str:
+def _folder(value: object, key: str, config_path: str | Path) -> str:
     """A path in the store, normalised (``./records//tasks/`` is ``records/tasks``), so that it
     compares equal to the paths git and the file system report; anything that could name a place
     outside the store, or inside ``.git``, is a ConfigError naming ``key``."""
