@@ -82,7 +82,9 @@ def _listing(root: Path, folder: str, problems: list[Problem]) -> list[str]:
     except FileNotFoundError:
         return []
     except (RecordError, ReadError) as err:
-        problems.append(Problem(err.path or folder, 1, "file-type", err.message))
+        problem = Problem(err.path or folder, 1, "file-type", err.message)
+        if problem not in problems:  # records/ as a link: said once, not once per collection
+            problems.append(problem)
         return []
     names = []
     try:

@@ -284,6 +284,16 @@ def test_a_symlinked_collection_folder_is_reported_not_listed(store_dir: Path) -
     )
 
 
+def test_a_symlinked_records_folder_is_reported_once(store_dir: Path) -> None:
+    (store_dir / "elsewhere/tasks").mkdir(parents=True)
+    (store_dir / "records").symlink_to("elsewhere")
+    res = gitstore("validate", cwd=store_dir)
+    assert res.returncode == 1
+    assert res.stdout.splitlines()[:-1] == [
+        "records:1: file-type: is a symlink; gitstore never follows links"
+    ], res.stdout
+
+
 def test_a_record_is_read_no_further_than_the_limit(store_dir: Path) -> None:
     from gitstore.sources import _read_in
 
