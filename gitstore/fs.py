@@ -179,14 +179,15 @@ def _read_at(dir_fd: int, name: str, path: Path, limit: int) -> bytes:
         os.close(fd)
 
 
-def entries(folder: Path, root: Path | None = None) -> list[tuple[str, bool]]:
-    """``(name, is a regular file)`` for each entry of ``folder``, without following links; empty
-    when the folder does not exist. A folder below ``root`` that is a link is refused."""
+def entries(folder: Path, root: Path | None = None) -> list[tuple[str, str]]:
+    """``(name, kind)`` for each entry of ``folder``, kind one of ``file`` (regular), ``link``,
+    ``dir`` or ``other``, without following links; empty when the folder does not exist. A
+    folder below ``root`` that is a link is refused."""
     try:
         fd = _enter(folder, root)
         try:
             with os.scandir(fd) as found:
-                return [(e.name, e.is_file(follow_symlinks=False)) for e in found]
+                return [(e.name, _kind(e)) for e in found]
         finally:
             os.close(fd)
     except FileNotFoundError:
@@ -195,6 +196,14 @@ def entries(folder: Path, root: Path | None = None) -> list[tuple[str, bool]]:
         raise
     except OSError as err:
         raise ReadError(f"cannot list: {reason(err)}", folder) from err
+
+
+def _kind(entry: os.DirEntry[str]) -> str:
+    if entry.is_symlink():
+        return "link"
+    if entry.is_dir(follow_symlinks=False):
+        return "dir"
+    return "file" if entry.is_file(follow_symlinks=False) else "other"
 
 
 # ---------------------------------------------------------------- writing
@@ -351,5 +360,5 @@ def stray_temps(directories: Iterable[Path], root: Path | None = None) -> list[P
             names = entries(directory, root)
         except (UnsafePath, ReadError):
             continue  # validate reports a linked folder; a sweep just stays out of it
-        found += [directory / n for n, regular in names if regular and n.startswith(TMP_PREFIX)]
+        found += [directory / n for n, kind in names if kind == "file" and n.startswith(TMP_PREFIX)]
     return found

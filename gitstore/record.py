@@ -156,8 +156,9 @@ def _yaml_error(err: Exception, path: object) -> RecordError:
     return RecordError(f"invalid YAML: {problem}", str(path), line)
 
 
-def check_constructs(text: str, path: object) -> None:
-    """Reject anchors, aliases, tags and flow mappings (they defeat line merges, enable bombs)."""
+def check_constructs(text: str, path: object, *, flow_mappings: bool = False) -> None:
+    """Reject anchors, aliases, tags and (unless allowed) flow mappings: they defeat line merges
+    and enable alias bombs."""
     if not any(c in text for c in "&*!{"):
         return  # none of them can occur without one of these characters
     from ruamel.yaml.error import YAMLError
@@ -172,7 +173,7 @@ def check_constructs(text: str, path: object) -> None:
                 raise RecordError(
                     f"YAML tags are not allowed ({event.tag}); write a plain value", str(path), line
                 )
-            if kind == "MappingStartEvent" and event.flow_style:
+            if kind == "MappingStartEvent" and event.flow_style and not flow_mappings:
                 raise RecordError(
                     "flow mappings ({...}) are not allowed; write one key per line", str(path), line
                 )

@@ -9,27 +9,44 @@ may be ``required``, have a ``default`` and a ``merge`` strategy (``lww``, ``fla
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitstore.errors import ConfigError, RecordError, UsageError
+
+if TYPE_CHECKING:  # the merge driver reads the config too, and pathlib costs it 3 ms
+    from pathlib import Path
 
 CONFIG_NAME = "gitstore.yaml"
 TYPES = ("str", "text", "int", "float", "bool", "date", "enum", "list")
 STRATEGIES = ("lww", "flag", "union", "text")
+DEFAULT_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 _UNSAFE_ID = re.compile(r"[/\\\0\r\n]|^\.|^$")
+# Names Windows cannot create (a clone there would fail to check the file out): characters it
+# forbids, control characters, a trailing dot or space, and the reserved device names, which stay
+# reserved with any extension (CON.yaml, con.txt.yaml).
+_WINDOWS_BAD = re.compile(r'[<>:"|?*\x00-\x1f\x7f]|[. ]$')
+_WINDOWS_DEVICE = re.compile(r"CON|PRN|AUX|NUL|(?:COM|LPT)[1-9\u00b9\u00b2\u00b3]", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
 class Field:
-    name: str
-    type: str = "str"
-    required: bool = False
-    default: Any = None
-    values: tuple[str, ...] = ()
-    merge: str = "lww"
+    """A declared field. (Plain classes here, not dataclasses: the merge driver imports this
+    module for every file it merges, and dataclasses costs it 8 ms.)"""
+
+    __slots__ = ("default", "merge", "name", "required", "type", "values")
+
+    def __init__(
+        self,
+        name: str,
+        type: str = "str",
+        required: bool = False,
+        default: Any = None,
+        values: tuple[str, ...] = (),
+        merge: str = "lww",
+    ):
+        self.name, self.type, self.required = name, type, required
+        self.default, self.values, self.merge = default, values, merge
 
     def check(self, value: object) -> str | None:
         """A problem with ``value`` for this field, or None."""
@@ -77,14 +94,31 @@ class Field:
         return raw
 
 
-@dataclass(frozen=True)
+def _windows_problem(name: str) -> str | None:
+    """Why Windows could not hold a file named ``name`` (plus an extension), or None."""
+    if _WINDOWS_BAD.search(name):
+        return 'Windows cannot name a file so (no <>:"|?*, control characters, final dot or space)'
+    if _WINDOWS_DEVICE.fullmatch(name.split(".", 1)[0].rstrip(" ")):
+        return "a reserved device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9)"
+    return None
+
+
 class Collection:
-    name: str
-    path: str
-    id_pattern: str = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
-    id_prefix: str = ""
-    extra: str = "allow"
-    fields: dict[str, Field] = field(default_factory=dict)
+    """A collection: its folder, its ids and its fields."""
+
+    __slots__ = ("extra", "fields", "id_pattern", "id_prefix", "name", "path")
+
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        id_pattern: str = DEFAULT_ID_PATTERN,
+        id_prefix: str = "",
+        extra: str = "allow",
+        fields: dict[str, Field] | None = None,
+    ):
+        self.name, self.path, self.id_pattern = name, path, id_pattern
+        self.id_prefix, self.extra, self.fields = id_prefix, extra, fields or {}
 
     def check_id(self, record_id: object) -> str:
         """Return ``record_id`` if it is a safe id for this collection, else raise UsageError."""
@@ -95,6 +129,9 @@ class Collection:
             )
         if len(record_id) > 200:
             raise UsageError(f"bad id {record_id[:20]!r}...: longer than 200 characters")
+        windows = _windows_problem(record_id)
+        if windows:
+            raise UsageError(f"bad id {record_id!r}: {windows}")
         if not re.fullmatch(self.id_pattern, record_id):
             raise UsageError(
                 f"bad id {record_id!r}: collection {self.name} ids match {self.id_pattern}"
@@ -175,16 +212,34 @@ class Collection:
         return f"{self.id_prefix}{max(numbers, default=0) + 1}"
 
 
-@dataclass(frozen=True)
 class Config:
-    root: Path
-    collections: dict[str, Collection]
-    roadmap_path: str = "ROADMAP.md"
-    tombstones: str = "lww"
-    auto_commit: bool = False
-    max_record_bytes: int = 1 << 20
-    max_depth: int = 32
-    raw: dict[str, Any] = field(default_factory=dict)
+    """A parsed gitstore.yaml (``raw`` keeps the whole mapping, for the roadmap's settings)."""
+
+    __slots__ = (
+        "auto_commit",
+        "collections",
+        "max_depth",
+        "max_record_bytes",
+        "raw",
+        "roadmap_path",
+        "root",
+        "tombstones",
+    )
+
+    def __init__(
+        self,
+        root: Path,
+        collections: dict[str, Collection],
+        roadmap_path: str = "ROADMAP.md",
+        tombstones: str = "lww",
+        auto_commit: bool = False,
+        raw: dict[str, Any] | None = None,
+        max_record_bytes: int = 1 << 20,
+        max_depth: int = 32,
+    ):
+        self.root, self.collections, self.roadmap_path = root, collections, roadmap_path
+        self.tombstones, self.auto_commit, self.raw = tombstones, auto_commit, raw or {}
+        self.max_record_bytes, self.max_depth = max_record_bytes, max_depth
 
     def collection(self, name: str) -> Collection:
         try:
@@ -196,33 +251,96 @@ class Config:
 
 def load_config(root: Path) -> Config:
     from gitstore import fs
-    from gitstore.record import decode
 
     path = root / CONFIG_NAME
-    text = decode(fs.read_bytes(path), path)
+    return loads_config(root, fs.read_bytes(path), path)
+
+
+def loads_config(root: Path, data: bytes, path: Path) -> Config:
+    """The configuration in ``data`` (the bytes of ``path``: the file, or its staged blob)."""
+    from gitstore.record import decode
+
+    return parse_config(root, load_raw(decode(data, path), path), path)
+
+
+def load_raw(text: str, path: str | Path) -> dict[str, Any]:
+    """The mapping in a gitstore.yaml's text. It arrives by git like any file, so it may not
+    nest deeply enough to crash the C parser, nor grow without end through aliases."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    from gitstore.record import check_nesting
+    from gitstore.record import check_constructs, check_nesting
 
-    check_nesting(text, path)  # a hostile config must not crash the C parser either
+    check_nesting(text, path)
+    check_constructs(text, path, flow_mappings=True)
     try:
         raw = YAML(typ="safe").load(text) or {}
     except YAMLError as err:
         raise ConfigError(f"invalid YAML: {str(err).splitlines()[0]}", path) from None
+    except ValueError as err:  # e.g. an impossible date
+        raise ConfigError(f"invalid value: {str(err).split(';')[0]}", path) from None
     if not isinstance(raw, dict):
         raise ConfigError("must be a YAML mapping", path)
-    return parse_config(root, raw, path)
+    return raw
 
 
 def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
+    for key in ("roadmap", "collections", "merge", "limits"):
+        _mapping(raw.get(key), key, path)
+    roadmap = raw.get("roadmap") or {}
+    headings = roadmap.get("headings") or []
+    if not isinstance(headings, list) or not all(isinstance(h, str) for h in headings):
+        raise ConfigError("roadmap.headings: must be a list of patterns", path)
+    for heading in headings:
+        if problem := pattern_problem(heading):
+            raise ConfigError(f"roadmap.headings: {heading!r}: {problem}", path)
+    roadmap_path = _folder(roadmap.get("path", "ROADMAP.md"), "roadmap.path", path)
+    if not roadmap_path.endswith(".md"):
+        raise ConfigError(f"roadmap.path: {roadmap_path!r} must be a markdown file (.md)", path)
+    limits = raw.get("limits") or {}
+    return Config(
+        root=root,
+        collections=parse_collections(raw, path),
+        roadmap_path=roadmap_path,
+        tombstones=tombstone_policy(raw),
+        auto_commit=bool(raw.get("auto_commit", False)),
+        raw=raw,
+        max_record_bytes=_limit(limits, "max_record_bytes", 1 << 20, 16 << 20, path),
+        max_depth=_limit(limits, "max_depth", 32, 256, path),
+    )
+
+
+def _mapping(value: object, key: str, path: str | Path) -> dict[str, Any]:
+    """``value`` when it is a mapping (or absent: an empty one), else a ConfigError."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: must be a mapping", path)
+    return value
+
+
+def tombstone_policy(raw: dict[str, Any]) -> str:
+    """``merge.tombstones``: how a delete merges with an edit (lww, delete or edit)."""
+    return str((raw.get("merge") or {}).get("tombstones") or "lww")
+
+
+def parse_collections(raw: dict[str, Any], path: str | Path) -> dict[str, Collection]:
+    """The ``collections`` of a parsed gitstore.yaml (``path`` names it in errors)."""
     collections = {}
-    for name, spec in (raw.get("collections") or {}).items():
-        if not isinstance(spec, dict):
-            raise ConfigError(f"collections.{name}: must be a mapping", path)
+    for name, spec in _mapping(raw.get("collections"), "collections", path).items():
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ConfigError(
+                f"collections: {name!r} is not a collection name (letters, digits, _ and -)", path
+            )
+        _mapping(spec, f"collections.{name}", path)
         fields = {}
-        for fname, fspec in (spec.get("fields") or {}).items():
+        declared = _mapping(spec.get("fields"), f"collections.{name}.fields", path)
+        for fname, fspec in declared.items():
+            if not isinstance(fname, str) or not _FIELD.fullmatch(fname):
+                raise ConfigError(f"collections.{name}.fields: {fname!r} is not a field name", path)
             fspec = fspec if isinstance(fspec, dict) else {"type": fspec}
+            if not isinstance(fspec.get("values") or [], list):
+                raise ConfigError(f"collections.{name}.fields.{fname}.values: must be a list", path)
             ftype = fspec.get("type", "str")
             if ftype not in TYPES:
                 raise ConfigError(
@@ -241,14 +359,11 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
                 values=tuple(str(v) for v in fspec.get("values") or ()),
                 merge=merge,
             )
-        folder = str(spec.get("path") or f"records/{name}")
-        if folder.startswith("/") or ".." in Path(folder).parts:
-            raise ConfigError(f"collections.{name}.path: must stay inside the store", path)
-        pattern = str(spec.get("id_pattern") or Collection.id_pattern)
-        try:
-            re.compile(pattern)
-        except re.error as err:
-            raise ConfigError(f"collections.{name}.id_pattern: {err}", path) from None
+        folder = _folder(spec.get("path", f"records/{name}"), f"collections.{name}.path", path)
+        pattern = str(spec.get("id_pattern") or DEFAULT_ID_PATTERN)
+        problem = pattern_problem(pattern)
+        if problem:
+            raise ConfigError(f"collections.{name}.id_pattern: {problem}", path)
         collections[name] = Collection(
             name=name,
             path=folder,
@@ -257,20 +372,88 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
             extra=str(spec.get("extra") or "allow"),
             fields=fields,
         )
-    roadmap = raw.get("roadmap") or {}
-    limits = raw.get("limits") or {}
-    if not isinstance(limits, dict):
-        raise ConfigError("limits: must be a mapping", path)
-    return Config(
-        root=root,
-        collections=collections,
-        roadmap_path=str(roadmap.get("path") or "ROADMAP.md"),
-        tombstones=str((raw.get("merge") or {}).get("tombstones") or "lww"),
-        auto_commit=bool(raw.get("auto_commit", False)),
-        max_record_bytes=_limit(limits, "max_record_bytes", 1 << 20, 16 << 20, path),
-        max_depth=_limit(limits, "max_depth", 32, 256, path),
-        raw=raw,
-    )
+    folders = [c.path for c in collections.values()]
+    for coll in collections.values():
+        inside = [f for f in folders if f.startswith(coll.path + "/") or f == coll.path]
+        if len(inside) > 1:
+            raise ConfigError(
+                f"collections.{coll.name}.path: {coll.path} is, or holds, another collection's "
+                "folder; give each collection a folder of its own",
+                path,
+            )
+    return collections
+
+
+def _folder(value: object, key: str, config_path: str | Path) -> str:
+    """A path in the store, normalised (``./records//tasks/`` is ``records/tasks``), so that it
+    compares equal to the paths git and the file system report; anything that could name a place
+    outside the store, or inside ``.git``, is a ConfigError naming ``key``."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}: must be a relative path such as records/tasks", config_path)
+    if "\\" in value:
+        raise ConfigError(f"{key}: {value!r}: write '/' between folders, not '\\'", config_path)
+    normal = posixpath.normpath(value)
+    parts = normal.split("/")
+    if value.startswith("/") or normal == "." or ".." in value.split("/"):
+        raise ConfigError(f"{key}: {value!r} must be a path inside the store", config_path)
+    if any(part.lower() == ".git" for part in parts):
+        raise ConfigError(f"{key}: {value!r} is inside .git; git owns that folder", config_path)
+    if any(part.startswith(".") for part in parts) or not all(map(_PART.fullmatch, parts)):
+        # hidden folders hold tools and state (.venv, .github, .gitstore), never store data;
+        # and a path that is also a pathspec must stay a plain one (no ':' magic, no globs)
+        raise ConfigError(
+            f"{key}: {value!r}: folders and files are named with letters, digits, '_', '-' "
+            "and '.', and not hidden (no leading '.')",
+            config_path,
+        )
+    return normal
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` may not be an id pattern, or None. It comes from a file anyone with push
+    access can change, and Python's regular expressions have no time limit: a quantifier over a
+    group that itself repeats or alternates (``(a+)+``, ``(a|aa)*``) can take longer than the
+    universe to fail on a 40-character name, and so can a backreference or a long run of
+    unbounded repeats (``\\w*\\w*\\w*\\w*``). Those are refused."""
+    try:
+        parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
+    except re.error as err:
+        return str(err)
+    constants = re._constants  # type: ignore[attr-defined]
+    repeats = {constants.MAX_REPEAT, constants.MIN_REPEAT, constants.POSSESSIVE_REPEAT}
+
+    unbounded = [0]
+
+    def risky(items: Any, inside_repeat: bool) -> bool:
+        for op, arg in items:
+            if op in (constants.GROUPREF, constants.GROUPREF_EXISTS):
+                return True
+            if op in repeats:
+                _low, high, body = arg
+                unbounded[0] += high > 16
+                if inside_repeat or risky(body, high != 1):
+                    return True
+            elif op == constants.SUBPATTERN:
+                if risky(arg[-1], inside_repeat):
+                    return True
+            elif op == constants.BRANCH:
+                if inside_repeat or any(risky(b, inside_repeat) for b in arg[1]):
+                    return True
+            elif op in (constants.ASSERT, constants.ASSERT_NOT) and risky(arg[1], inside_repeat):
+                return True
+        return False
+
+    if risky(parsed, False) or unbounded[0] > 3:
+        return (
+            "nested or many repeats, alternation under a repeat, or a backreference can make "
+            "matching take forever; write a flat pattern such as T-[0-9]+"
+        )
+    return None
 
 
 def _limit(limits: dict[str, Any], key: str, default: int, hard: int, path: Path) -> int:

@@ -310,11 +310,65 @@ def test_driver_kill_switch_is_a_line_merge(
 
 
 def test_driver_roadmap_with_markers_already_inside(tmp_path: Path) -> None:
+    # A side's leftover markers merge cleanly section by section, but the result is not clean:
+    # exit 1, so git does not commit them (both sides' text is kept).
     base = _doc(2).encode()
     ours = base.replace(b"Body 1 line 1.", b"<<<<<<< old\nleftover\n=======\nother\n>>>>>>> old")
     theirs = base.replace(b"Body 2 line 1.", b"Body 2 changed.")
+    code, result, err = _drive(tmp_path, base, ours, theirs, "ROADMAP.md")
+    assert code == 1 and b"leftover" in result and b"Body 2 changed." in result
+    assert "ROADMAP.md: the merged text holds 1 block(s) of conflict markers" in err
+
+
+def test_driver_roadmap_markers_in_a_fence_are_text(tmp_path: Path) -> None:
+    base = _doc(2).encode()
+    fenced = b"```\n<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n```"
+    ours = base.replace(b"Body 1 line 1.", fenced)
+    theirs = base.replace(b"Body 2 line 1.", b"Body 2 changed.")
     code, result, _ = _drive(tmp_path, base, ours, theirs, "ROADMAP.md")
-    assert code == 0 and b"leftover" in result and b"Body 2 changed." in result
+    assert code == 0 and fenced in result and b"Body 2 changed." in result
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        'owner: "unterminated\n',  # looks like key: value lines; does not parse
+        "owner: a\n   bad: indent\n",
+        "owner: [a, b\n",
+    ],
+)
+def test_driver_never_calls_an_unparsable_record_clean(tmp_path: Path, broken: str) -> None:
+    ours = RECORD.replace("title: base", "title: ours")
+    theirs = RECORD.replace("00:00:00", "00:00:01") + broken
+    code, result, err = _drive(
+        tmp_path, RECORD.encode(), ours.encode(), theirs.encode(), "records/tasks/T-1.yaml"
+    )
+    assert code == 1, err
+    assert b"title: ours\n" in result and broken.encode() in result  # git's line merge
+    assert err.count("\n") == 1 and "records/tasks/T-1.yaml: " in err and "parse" in err, err
+
+
+def test_driver_checks_the_result_against_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitstore.initialize import STARTER_CONFIG
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "gitstore.yaml").write_text(STARTER_CONFIG)
+    monkeypatch.chdir(repo)  # git runs the driver at the top of the work tree
+    ours = RECORD.replace("title: base", "title: ours")
+    theirs = RECORD.replace("00:00:00", "00:00:01") + "priority: high\n"  # an int field
+    code, result, err = _drive(
+        tmp_path, RECORD.encode(), ours.encode(), theirs.encode(), "records/tasks/T-1.yaml"
+    )
+    assert code == 1 and "fails its schema (priority: 'high' is not of type int)" in err, err
+    assert b"title: ours\n" in result and b"priority: high\n" in result
+    good = RECORD.replace("00:00:00", "00:00:01") + "priority: 2\n"
+    code, result, err = _drive(
+        tmp_path, RECORD.encode(), ours.encode(), good.encode(), "records/tasks/T-1.yaml"
+    )
+    assert code == 0 and err == "" and loads(result.decode())["priority"] == 2
 
 
 def test_driver_usage() -> None:

@@ -2,15 +2,21 @@
 
 Git calls it for every file with ``merge=gitstore`` that both sides changed. It reads base (%O),
 ours (%A) and theirs (%B), writes the result to %A, and exits 0 when clean or 1 when conflicts are
-left. It writes nothing else. It starts fast: no typer, rich, gitpython or portalocker, and
-ruamel.yaml only when a merge needs to parse a value. ``GITSTORE_MERGE=0`` makes it a plain line
-merge (``git merge-file``). A side that is not valid UTF-8 or not a record falls back to that line
-merge as well, so no text is ever lost.
+left. It writes nothing else. ``GITSTORE_MERGE=0`` makes it a plain line merge
+(``git merge-file``). A side that is not valid UTF-8 or not a record falls back to that line merge
+as well, so no text is ever lost.
+
+Exit 0 is a promise that the file is valid: a record's result must parse as a record and pass its
+collection's schema (a side can look like ``key: value`` lines and still not parse), else it is
+git's line merge, left as a conflict; a roadmap's result must hold no conflict-marker triple. It
+starts fast: no typer, rich, gitpython or portalocker; ruamel.yaml (to check a result) and the
+schema are imported only when a record is merged.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 from gitstore.errors import TYPE_CHECKING
@@ -19,7 +25,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Protocol
 
+    from gitstore.errors import RecordError
+    from gitstore.merge.record import Result
     from gitstore.roadmap import Parser
+    from gitstore.schema import Collection
 
     class MergeDriver(Protocol):
         """The contract git holds a merge driver to: write the result to ``ours``, return 0
@@ -47,41 +56,116 @@ def main(argv: list[str]) -> int:
 def merge_files(base: str, ours: str, theirs: str, path: str) -> int:
     if os.environ.get("GITSTORE_MERGE") == "0":
         return line_merge(base, ours, theirs, path)
+    is_roadmap = path.endswith(".md")
     try:
         texts = [_read(base), _read(ours), _read(theirs)]
     except UnicodeDecodeError:
-        return line_merge(base, ours, theirs, path, "not UTF-8 text")
+        if is_roadmap:
+            return line_merge(base, ours, theirs, path, "not UTF-8 text")
+        return _record_line_merge(base, ours, theirs, path, "not UTF-8 text")
     base_text, ours_text, theirs_text = texts
-    if path.endswith(".md"):
-        from gitstore.merge.roadmap import merge_roadmap
+    if is_roadmap:
+        return _merge_roadmap(base_text, ours_text, theirs_text, ours, path)
+    result, why = _merged_record(base_text, ours_text, theirs_text, path, ".")
+    if result is None:
+        return _record_line_merge(base, ours, theirs, path, why)
+    _write(ours, result.text)
+    if result.conflicts:
+        _say(
+            path,
+            f"conflicting edits of {', '.join(result.conflicts)} "
+            "(see its conflicts: block; 'gitstore resolve' or edit it)",
+        )
+        return CONFLICTS
+    return CLEAN
 
-        merged = merge_roadmap(base_text, ours_text, theirs_text, _roadmap_parser("."))
-        for note in merged.notes:
-            print(f"gitstore merge-driver: {path}: {note}", file=sys.stderr)
-        _write(ours, merged.text)
-        if merged.conflicts:
-            print(
-                f"gitstore merge-driver: {path}: {merged.conflicts} conflict(s) in "
-                f"{', '.join(merged.conflicted)}",
-                file=sys.stderr,
-            )
-        return CONFLICTS if merged.conflicts else CLEAN
+
+def _merge_roadmap(base_text: str, ours_text: str, theirs_text: str, ours: str, path: str) -> int:
+    from gitstore.merge.roadmap import merge_roadmap
+
+    merged = merge_roadmap(base_text, ours_text, theirs_text, _roadmap_parser("."))
+    for note in merged.notes:
+        _say(path, note)
+    _write(ours, merged.text)
+    if merged.conflicts:
+        _say(path, f"{merged.conflicts} conflict(s) in {', '.join(merged.conflicted)}")
+        return CONFLICTS
+    from gitstore.roadmap import unfenced
+    from gitstore.validate import markers
+
+    left = markers(path, list(unfenced(merged.text)))
+    if left:
+        _say(
+            path,
+            f"the merged text holds {len(left)} block(s) of conflict markers a side already had "
+            f"(the first at line {left[0].line}); resolve them, then commit",
+        )
+        return CONFLICTS
+    return CLEAN
+
+
+def _record_line_merge(base: str, ours: str, theirs: str, path: str, why: str) -> int:
+    """A record the field merge could not produce validly: git's line merge, and exit 0 only
+    when that is clean and a valid record. Otherwise it stays, markers and all (no text lost),
+    as a conflict for a person."""
+    code = line_merge(base, ours, theirs, path)
+    if code == CLEAN:
+        invalid = _invalid(path, ours, ".")
+        if invalid is None:
+            _say(path, f"{why}; merged line by line")
+            return CLEAN
+        _say(path, f"{why}; git's line merge is clean, but {invalid}: left as a conflict")
+        return CONFLICTS
+    if code == CONFLICTS:
+        _say(path, f"{why}; left git's line merge, conflict markers and all, to resolve by hand")
+    return code
+
+
+def _merged_record(
+    base: str, ours: str, theirs: str, path: str, root: str
+) -> tuple[Result | None, str]:
+    """The field merge's result when it is a valid record, else None and why not."""
     from gitstore.errors import RecordError
     from gitstore.merge.record import merge_record
 
     try:
-        result = merge_record(base_text or None, ours_text, theirs_text, _strategies(path, "."))
+        result = merge_record(base or None, ours, theirs, _strategies(path, root))
     except RecordError as err:
-        return line_merge(base, ours, theirs, path, str(err))
-    _write(ours, result.text)
-    if result.conflicts:
-        print(
-            f"gitstore merge-driver: {path}: conflicting edits of {', '.join(result.conflicts)} "
-            "(see its conflicts: block; 'gitstore resolve' or edit it)",
-            file=sys.stderr,
-        )
-        return CONFLICTS
-    return CLEAN
+        return None, f"a side is not a record ({_where(err)})"
+    invalid = _invalid_text(path, result.text, root)
+    return (None, invalid) if invalid else (result, "")
+
+
+def _invalid(path: str, file: str, root: str) -> str | None:
+    """Why the record file ``file`` (for ``path``) is not a valid record, or None."""
+    with open(file, "rb") as handle:
+        data = handle.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the result is not UTF-8 text"
+    return _invalid_text(path, text, root)
+
+
+def _invalid_text(path: str, text: str, root: str) -> str | None:
+    """Why ``text`` is not a record that parses and passes its collection's schema (as far as the
+    configuration in ``root`` can be read), or None."""
+    from gitstore.errors import RecordError
+    from gitstore.record import loads
+
+    try:
+        data = loads(text, path)
+    except RecordError as err:
+        return f"the merged record does not parse ({_where(err)})"
+    collection = _settings(root).collection_of(path)
+    problems = collection.problems(data) if collection is not None else []
+    if problems:
+        return f"the merged record fails its schema ({'; '.join(problems)})"
+    return None
+
+
+def _where(err: RecordError) -> str:
+    return f"line {err.line}: {err.message}" if err.line else err.message
 
 
 def merge_texts(base: str, ours: str, theirs: str, path: str, root: str) -> str | None:
@@ -91,13 +175,12 @@ def merge_texts(base: str, ours: str, theirs: str, path: str, root: str) -> str 
         from gitstore.merge.roadmap import merge_roadmap
 
         return merge_roadmap(base, ours, theirs, _roadmap_parser(root)).text
-    from gitstore.errors import RecordError
-    from gitstore.merge.record import merge_record
+    result, _ = _merged_record(base, ours, theirs, path, root)
+    return result.text if result is not None else None
 
-    try:
-        return merge_record(base or None, ours, theirs, _strategies(path, root)).text
-    except RecordError:
-        return None
+
+def _say(path: str, message: str) -> None:
+    print(f"gitstore merge-driver: {path}: {message}", file=sys.stderr)
 
 
 def _read(path: str) -> str:
@@ -146,63 +229,97 @@ def line_merge(base: str, ours: str, theirs: str, path: str, why: str | None = N
     return CLEAN if done.returncode == 0 else CONFLICTS if done.returncode > 0 else FAILED
 
 
-def _config(root: str) -> dict[str, object]:
-    """gitstore.yaml of the repository being merged (git runs drivers at its top level)."""
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _config_text(root: str) -> str:
+    """gitstore.yaml of the repository being merged (git runs drivers at its top level), or ""
+    when it is missing, unreadable, not a regular file (never followed: a merge reads what the
+    store would) or too big."""
     try:
-        with open(os.path.join(root, "gitstore.yaml"), encoding="utf-8") as handle:
-            text = handle.read()
+        fd = os.open(
+            os.path.join(root, "gitstore.yaml"), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+        )
+    except OSError:
+        return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        data = os.read(fd, MAX_CONFIG_BYTES + 1)
+        return data.decode("utf-8") if len(data) <= MAX_CONFIG_BYTES else ""
     except (OSError, UnicodeDecodeError):
+        return ""
+    finally:
+        os.close(fd)
+
+
+def _config(root: str) -> dict[str, object]:
+    text = _config_text(root)
+    if not text:
         return {}
-    from ruamel.yaml import YAML
+    from gitstore.errors import GitStoreError
+    from gitstore.schema import load_raw
 
     try:
-        raw = YAML(typ="safe").load(text)
-    except Exception:  # a broken config must not break a merge: defaults apply
+        return load_raw(text, "gitstore.yaml")
+    except GitStoreError:  # a broken config must not break a merge: defaults apply
         return {}
-    return raw if isinstance(raw, dict) else {}
+
+
+class _Settings:
+    """What the driver takes from gitstore.yaml: the collections and the tombstone policy."""
+
+    def __init__(self, collections: list[Collection], tombstones: str):
+        self.collections = collections
+        self.tombstones = tombstones
+
+    def collection_of(self, path: str) -> Collection | None:
+        folder = os.path.dirname(path)
+        return next((c for c in self.collections if c.path == folder), None)
+
+
+_loaded: dict[str, _Settings] = {}
+
+
+def _settings(root: str) -> _Settings:
+    """The settings in ``root``'s gitstore.yaml, read on first use; with none (no config, or
+    a broken one) every field merges lww and only the parse of a result is checked."""
+    root = os.path.abspath(root)  # one process merges one file; tests merge many in one
+    if root not in _loaded:
+        _loaded[root] = _Settings([], "lww")
+        raw = _config(root)
+        if raw:
+            from gitstore.errors import GitStoreError
+            from gitstore.schema import parse_collections, tombstone_policy
+
+            where = os.path.join(root, "gitstore.yaml")
+            try:
+                collections = list(parse_collections(raw, where).values())
+                _loaded[root] = _Settings(collections, tombstone_policy(raw))
+            except (GitStoreError, AttributeError, TypeError, ValueError):
+                pass  # a config with the wrong shape: defaults, as with none
+    return _loaded[root]
 
 
 def _strategies(path: str, root: str) -> Callable[[str], str]:
-    """Per-field strategies of the collection holding ``path``; the config is read on first use
-    (most merges never need it: only a field both sides changed asks)."""
-    loaded: list[dict[str, str]] = []
+    """Per-field strategies of the collection holding ``path`` (the config is read on first
+    use)."""
 
     def strategy(key: str) -> str:
-        if not loaded:
-            loaded.append(_field_strategies(path, root))
-        return loaded[0].get(key, "lww")
+        settings = _settings(root)
+        if key == "deleted":
+            return settings.tombstones
+        collection = settings.collection_of(path)
+        spec = collection.fields.get(key) if collection is not None else None
+        return spec.merge if spec is not None else "lww"
 
     return strategy
-
-
-def _field_strategies(path: str, root: str) -> dict[str, str]:
-    """``field -> strategy``, and ``deleted -> `` the tombstone policy (merge.tombstones)."""
-    from pathlib import Path
-
-    from gitstore.errors import GitStoreError
-    from gitstore.schema import parse_config
-
-    raw = _config(root)
-    try:
-        config = parse_config(Path(root), raw, Path(root) / "gitstore.yaml")
-    except GitStoreError:
-        return {}
-    found = {"deleted": config.tombstones}
-    folder = os.path.dirname(path)
-    for collection in config.collections.values():
-        if collection.path.rstrip("/") == folder:
-            found |= {name: f.merge for name, f in collection.fields.items()}
-    return found
 
 
 def _roadmap_parser(root: str) -> Parser:
     from gitstore.roadmap import DEFAULT_HEADINGS, STORY_HEADING, Parser
 
-    try:
-        with open(os.path.join(root, "gitstore.yaml"), encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError):
-        text = ""
+    text = _config_text(root)
     if "headings" not in text and "story_ids" not in text:
         return Parser()  # the common case: no YAML parse at all
     roadmap = _config(root).get("roadmap") or {}

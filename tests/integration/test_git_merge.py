@@ -223,6 +223,7 @@ def test_flag_stops_the_merge_with_a_readable_record(repo: Path) -> None:
 
 
 def test_driver_imports_nothing_heavy(tmp_path: Path) -> None:
+    # ruamel.yaml is needed: the result is parsed before the driver calls it clean.
     base, ours, theirs = (tmp_path / n for n in ("o", "a", "b"))
     base.write_text(
         "id: T-1\nversion: 1\nlast_modified: 2026-01-01T00:00:00.000000Z\nmodified_by: x\ntitle: a\n"
@@ -234,7 +235,8 @@ def test_driver_imports_nothing_heavy(tmp_path: Path) -> None:
     code = (
         "import sys; from gitstore.cli import main; rc = main(['merge-driver', *sys.argv[1:]]);"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('typer', 'rich', 'git', 'portalocker', 'ruamel', 'pydantic', 'click'));"
+        "('typer', 'rich', 'git', 'portalocker', 'pydantic', 'click', 'pathlib', "
+        "'dataclasses', 'subprocess'));"
         "print(rc, heavy)"
     )
     res = subprocess.run(
@@ -286,3 +288,38 @@ def test_the_later_edit_of_a_field_wins_by_its_own_clock(repo: Path, direction: 
     rec = Store.open(repo).get("tasks", "T-1")
     assert rec["owner"] == "bob" and rec["status"] == "doing"
     assert set(rec["clocks"]) == {"owner", "status"}
+
+
+def test_a_clean_line_merge_that_does_not_parse_is_left_as_a_conflict(repo: Path) -> None:
+    # A side that looks like key: value lines but does not parse (say, from a remote where no
+    # hook ran): git's line merge of it is clean, and would be committed as a broken record.
+    edit(repo, "main", "alice", set_fields("tasks", "T-1", status="doing"))
+    git(repo, "checkout", "-q", "other")
+    path = repo / "records/tasks/T-1.yaml"
+    text = path.read_text()  # a line away from main's edits, so the line merge is clean
+    path.write_text(text.replace("tags: [daemon]\n", 'tags: [daemon]\nowner: "unterminated\n'))
+    git(repo, "commit", "-qam", "broken", "--no-verify")
+    res = merge(repo, "main", "other")
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "UU records/tasks/T-1.yaml" in git(repo, "status", "--porcelain")
+    assert "records/tasks/T-1.yaml: the merged record does not parse" in res.stderr
+    assert "git's line merge is clean" in res.stderr
+    text = path.read_text()
+    assert "status: doing\n" in text and 'owner: "unterminated\n' in text  # no text lost
+
+
+def test_leftover_markers_in_the_roadmap_are_not_merged_clean(repo: Path) -> None:
+    git(repo, "checkout", "-q", "other")
+    road = repo / "ROADMAP.md"
+    road.write_text(
+        road.read_text().replace(
+            "### PRIORITY 1: Item 1\n**Status**: 📝 Planned\n",
+            "### PRIORITY 1: Item 1\n**Status**: 📝 Planned\n<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n",
+        )
+    )
+    git(repo, "commit", "-qam", "markers", "--no-verify")
+    edit(repo, "main", "alice", lambda s: s.roadmap().set_status("3", "complete"))
+    res = merge(repo, "main", "other")
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "ROADMAP.md: the merged text holds 1 block(s) of conflict markers" in res.stderr
+    assert "UU ROADMAP.md" in git(repo, "status", "--porcelain")
