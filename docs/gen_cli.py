@@ -22,7 +22,7 @@ COMMANDS = [
     "validate",
     "merge-driver",
 ]
-ROADMAP_COMMANDS = ["list", "show", "add", "set", "status", "move", "rm", "edit", "next"]
+ROADMAP_COMMANDS = ["list", "show", "add", "set", "status", "move", "renumber", "rm", "edit", "next"]
 OUT = Path(__file__).with_name("cli.md")
 
 HEADER = """# CLI reference

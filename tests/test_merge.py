@@ -11,7 +11,8 @@ from gitstore.merge.lines import merge3
 from gitstore.merge.record import merge_record
 from gitstore.merge.roadmap import merge_roadmap, units
 from gitstore.record import dumps, format_time, loads, rewrite, same
-from gitstore.roadmap import Parser, find, set_field, stamp
+from gitstore.roadmap import Parser
+from gitstore.roadmap_edit import find, set_field, stamp
 from gitstore.schema import Collection
 
 LWW = lambda key: "lww"  # noqa: E731
