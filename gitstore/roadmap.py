@@ -180,6 +180,20 @@ def meta_line(values: dict[str, str]) -> str:
     return "<!-- gitstore: " + " ".join(f"{k}={values[k]}" for k in keys) + " -->"
 
 
+def content_uid(lines: list[str]) -> str:
+    """The stable id of a section that has none, derived from its text (its metadata comment
+    and line endings left out): what gitstore writes the first time it edits a hand-written
+    section, so two clones that both first edit it give it the same id, and the merge knows the
+    base's section by it."""
+    import base64
+    import hashlib
+
+    drop = 1 if meta_of(lines) else -1
+    text = "\n".join(content(line) for i, line in enumerate(lines) if i != drop)
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=5).digest()
+    return base64.b32encode(digest).decode().lower()
+
+
 class Document:
     __slots__ = ("blocks",)
 
@@ -375,6 +389,27 @@ def conflict_hunks(lines: list[str]) -> dict[int, tuple[int, str | None]]:
                 fence = after
                 i = end + 1
                 continue
+        i += 1
+    return found
+
+
+def heading_starts(lines: list[str], max_level: int = 2) -> list[int]:
+    """Where ATX headings of level ``max_level`` or higher start, after the first line and
+    outside fences and conflict hunks: how the merge cuts text between sections into units."""
+    hunks = conflict_hunks(lines) if any(line.startswith("<<<<<<<") for line in lines) else {}
+    found: list[int] = []
+    fence: str | None = None
+    i = 0
+    while i < len(lines):
+        text = content(lines[i])
+        if fence is not None:
+            fence = None if _closes(fence, text) else fence
+        elif i in hunks:
+            i, fence = hunks[i]
+        elif (opening := _FENCE.match(text)) is not None:
+            fence = opening.group(1)
+        elif i and (atx := _ATX.match(text)) is not None and len(atx.group(1)) <= max_level:
+            found.append(i)
         i += 1
     return found
 

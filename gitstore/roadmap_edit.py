@@ -13,7 +13,15 @@ import re
 from collections.abc import Callable, Iterable
 
 from gitstore.errors import NotFound, RecordError, UsageError
-from gitstore.roadmap import Document, Parser, Section, ending, meta_line, split_lines
+from gitstore.roadmap import (
+    Document,
+    Parser,
+    Section,
+    content_uid,
+    ending,
+    meta_line,
+    split_lines,
+)
 
 _FIELD_KEY = re.compile(r"[^*\r\n:]+")
 
@@ -151,9 +159,15 @@ class Editor:
         self.clock = clock
         self.uid = uid
 
-    def stamp(self, doc: Document, section: Section, meta: dict[str, str] | None = None) -> None:
-        """Bump the section's metadata comment (from ``meta``, the section's before an edit); a
-        section without a stable id gets one."""
+    def stamp(
+        self,
+        doc: Document,
+        section: Section,
+        meta: dict[str, str] | None = None,
+        uid: str | None = None,
+    ) -> None:
+        """Bump the section's metadata comment (from ``meta``, the section's before an edit);
+        a section without a stable id gets ``uid`` (see :meth:`identity`)."""
         meta = section.meta() if meta is None else meta
         version = int(meta["version"]) + 1 if meta.get("version", "").isdigit() else 1
         if self.clock is None:
@@ -162,8 +176,14 @@ class Editor:
             clock = next_clock(meta.get("last_modified"))
         else:
             clock = self.clock(meta.get("last_modified"))
-        uid = meta.get("id") or section.uid or self.uid()
+        uid = meta.get("id") or section.uid or uid or self.uid()
         stamp(section, version, clock, self.actor, doc.newline, uid)
+
+    @staticmethod
+    def identity(section: Section) -> str:
+        """A section's stable id, or for one that has none the id its text gives it now
+        (:func:`gitstore.roadmap.content_uid`): take it *before* changing the section."""
+        return section.uid or content_uid(section.lines)
 
     def status_text(self, value: str) -> str:
         """A state keyword (planned, in_progress, complete, blocked) or free text."""
@@ -174,10 +194,11 @@ class Editor:
         if not values:
             raise UsageError("nothing to set: give KEY=VALUE")
         section = find(doc, name)
+        uid = self.identity(section)
         for key, value in values.items():
             value = self.status_text(value) if key.lower() == "status" else value
             set_field(section, key, value, doc.newline)
-        self.stamp(doc, section)
+        self.stamp(doc, section, uid=uid)
         return section
 
     def add(
@@ -215,6 +236,7 @@ class Editor:
         target = find(doc, after or before or "")
         if target is section:
             raise UsageError("cannot move a section relative to itself")
+        uid = self.identity(section)
         doc.blocks.remove(section)
         if not section.lines[-1].endswith("\n"):
             section.lines[-1] += doc.newline
@@ -224,7 +246,7 @@ class Editor:
             if not tail[-1].endswith("\n"):
                 tail[-1] += doc.newline
         doc.blocks.insert(at, section)
-        self.stamp(doc, section)
+        self.stamp(doc, section, uid=uid)
         return self._reindexed(doc, section)
 
     def remove(self, doc: Document, name: str) -> Section:
@@ -247,13 +269,15 @@ class Editor:
         found = self.parser.match(heading)
         if found is None or found[1] != new_id or "\n" in new_id or "\r" in new_id:
             raise UsageError(f"{new_id!r} is not an id the heading pattern accepts")
+        uid = self.identity(section)
         section.lines[0] = heading
-        self.stamp(doc, section)
+        self.stamp(doc, section, uid=uid)
         return self._reindexed(doc, section)
 
     def replace_body(self, doc: Document, name: str, body: str) -> Section:
         """Replace what follows a section's heading, metadata and field lines with ``body``."""
         section = find(doc, name)
+        uid = self.identity(section)
         head = max((i for i, _, _ in section.fields().values()), default=1 if section.meta() else 0)
         lines = split_lines(body)
         if lines and not lines[-1].endswith("\n"):
@@ -261,7 +285,7 @@ class Editor:
         section.lines = section.lines[: head + 1] + lines
         section.header_end = len(section.lines)
         section = self._reindexed(doc, section)  # a body may hold headings that end the section
-        self.stamp(doc, section)
+        self.stamp(doc, section, uid=uid)
         return section
 
     def resolve_markers(self, doc: Document, name: str, side: str) -> Section | None:
@@ -277,15 +301,17 @@ class Editor:
             raise NotFound(f"{name} has no conflict markers")
         if replaces_first:
             kept = kept[1:]
+        start = _line_of(doc, index)
         if isinstance(block, Section):
             previous = block.meta()
+            uid = self.identity(block)
             block.lines = kept
         else:
             doc.blocks[index] = kept
         reindex(doc, self.parser)  # the removed hunks may have held headings
-        resolved = doc.blocks[index] if index < len(doc.blocks) else None
+        resolved = _block_at(doc, start)
         if isinstance(block, Section) and isinstance(resolved, Section):
-            self.stamp(doc, resolved, previous)
+            self.stamp(doc, resolved, previous, uid)
             return resolved
         return None
 
@@ -300,18 +326,33 @@ class Editor:
                 f"for {section.label}"
             )
         previous = section.meta()
+        uid = self.identity(section)
         section.lines = found[0].lines
         section.header_end = found[0].header_end
-        self.stamp(doc, section, previous)
+        self.stamp(doc, section, previous, uid)
         return section
 
     def _reindexed(self, doc: Document, section: Section) -> Section:
-        """The same section after re-parsing the document (found by position)."""
-        index = doc.blocks.index(section)
+        """The same section after re-parsing the document (found by the line it starts on:
+        text blocks on either side of a moved section may merge, so indexes shift)."""
+        start = _line_of(doc, doc.blocks.index(section))
         reindex(doc, self.parser)
-        found = doc.blocks[index]
-        assert isinstance(found, Section)
+        found = _block_at(doc, start)
+        assert isinstance(found, Section)  # its heading still starts a section
         return found
+
+
+def _line_of(doc: Document, index: int) -> int:
+    return sum(len(b.lines if isinstance(b, Section) else b) for b in doc.blocks[:index])
+
+
+def _block_at(doc: Document, line: int) -> list[str] | Section | None:
+    at = 0
+    for block in doc.blocks:
+        if at == line:
+            return block
+        at += len(block.lines if isinstance(block, Section) else block)
+    return None
 
 
 def _keep_side(lines: list[str], side: str, parser: Parser) -> tuple[list[str], bool]:

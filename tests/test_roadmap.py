@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitstore import NotFound, Store, UsageError
-from gitstore.roadmap import Parser, split_lines
-from gitstore.roadmap_edit import find
+from gitstore.roadmap import Parser, conflict_hunks, content_uid, heading_starts, split_lines
+from gitstore.roadmap_edit import Editor, block_name, find
 from tests.conftest import SHARED, gitstore, snapshot
 
 CORPUS = SHARED / "corpus" / "roadmap"
@@ -360,3 +360,97 @@ def test_roadmap_edit_through_the_editor(store_dir: Path, tmp_path: Path) -> Non
     assert path.read_bytes() == before
     rescue = Path(res.stderr.split("your edit is kept in ")[1].strip())
     assert "PRIORITY 9:" in rescue.read_text()
+
+
+# ---------------------------------------------------------------- stable ids, renumber, hunks
+
+
+def _editor() -> Editor:
+    from gitstore.roadmap import DEFAULT_STATUSES
+
+    ids = iter(["newid001", "newid002"])
+    return Editor(
+        Parser(), DEFAULT_STATUSES, actor="t", clock=lambda _: "2026-01-01T00:00:00.000001Z",
+        uid=lambda: next(ids),
+    )  # fmt: skip
+
+
+def test_every_gitstore_edit_gives_a_section_a_stable_id_that_then_stays() -> None:
+    text = "### PRIORITY 1: A\n**Status**: 📝 Planned\n\nBody.\n\n### PRIORITY 2: B\n\nMore.\n"
+    doc = Parser().parse(text)
+    derived = content_uid(doc.sections[0].lines)
+    _editor().set_fields(doc, "1", {"Owner": "a"})
+    assert doc.sections[0].uid == derived  # from the section's text before this first edit
+    assert doc.sections[0].lines[1] == (
+        f"<!-- gitstore: id={derived} version=1 last_modified=2026-01-01T00:00:00.000001Z "
+        "modified_by=t -->\n"
+    )
+    assert content_uid(Parser().parse(text.replace("\n", "\r\n")).sections[0].lines) == derived
+    editor = _editor()
+    editor.renumber(doc, "1", "1.5")
+    editor.move(doc, "1.5", after="2")
+    editor.replace_body(doc, "1.5", "New body.\n")
+    assert [s.uid for s in doc.sections][1] == derived  # renumbered, moved, rewritten: same id
+    added = editor.add(doc, "C", after="2")
+    assert added.uid == "newid001" and find(doc, "newid001") is added
+    assert find(doc, derived).id == "1.5"
+
+
+def test_renumber_changes_only_the_number() -> None:
+    doc = Parser().parse("## 🔴 **PRIORITY 2: UX** 📝 Planned\n\nBody.\n### PRIORITY 3: X\n")
+    _editor().renumber(doc, "2", "2.5")
+    assert doc.render().startswith("## 🔴 **PRIORITY 2.5: UX** 📝 Planned\n<!-- gitstore: id=")
+    with pytest.raises(UsageError, match="exists already"):
+        _editor().renumber(doc, "2.5", "3")
+    with pytest.raises(UsageError, match="not an id the heading pattern accepts"):
+        _editor().renumber(doc, "2.5", "two")
+
+
+def test_duplicates_are_named_by_occurrence_and_listed_with_their_ids() -> None:
+    doc = Parser().parse("### PRIORITY 4: A\n\n### PRIORITY 4: B\n")
+    _editor().set_fields(doc, "4#2", {"Owner": "b"})
+    assert [s.name for s in doc.sections] == ["4#1", "4#2"]
+    uid = doc.sections[1].uid
+    with pytest.raises(UsageError, match=rf"ambiguous: 4#1 \(line 1\), 4#2 \(line 3, id {uid}\)"):
+        find(doc, "4")
+    assert find(doc, str(uid)) is doc.sections[1]
+
+
+def test_a_complete_conflict_hunk_is_opaque_to_the_parser() -> None:
+    text = (
+        "### PRIORITY 1: A\n<<<<<<< ours\n### PRIORITY 1: A ✅\n## Appendix\n=======\n"
+        "### PRIORITY 1: A 🚧\n>>>>>>> theirs\nBody.\n### PRIORITY 2: B\n"
+    )
+    doc = Parser().parse(text)
+    assert doc.render() == text and [s.id for s in doc.sections] == ["1", "2"]
+    assert len(doc.sections[0].lines) == 8
+    unfinished = "### PRIORITY 1: A\n<<<<<<< ours\n### PRIORITY 2: B\n"
+    assert [s.id for s in Parser().parse(unfinished).sections] == ["1", "2"]
+    fenced = "### PRIORITY 1: A\n```\n<<<<<<< x\n```\n### PRIORITY 2: B\n=======\n>>>>>>> y\n"
+    assert [s.id for s in Parser().parse(fenced).sections] == ["1", "2"]
+    assert conflict_hunks(split_lines(fenced)) == {}
+
+
+def test_text_is_cut_at_its_top_headings() -> None:
+    lines = split_lines("# T\n\n## A\n```\n## not\n```\n### kept\n## B\n")
+    assert heading_starts(lines) == [2, 7]
+
+
+def test_resolve_markers_in_a_heading_and_in_text() -> None:
+    text = (
+        "# R\n\n### PRIORITY 1: A\n<<<<<<< ours\n### PRIORITY 1.5: A\n=======\n"
+        "### PRIORITY 2: A\n>>>>>>> theirs\nBody.\n\n## Notes\n<<<<<<< ours\nmine\n=======\n"
+        "yours\n>>>>>>> theirs\n"
+    )
+    for side, number in (("ours", "1.5"), ("theirs", "2")):
+        doc = Parser().parse(text)
+        assert [block_name(doc, i) for i in range(len(doc.blocks))] == [
+            "(preamble)",
+            "1",
+            "(text after 1)",
+        ]
+        resolved = _editor().resolve_markers(doc, "1", side)
+        assert resolved is not None and resolved.heading == f"### PRIORITY {number}: A"
+        assert _editor().resolve_markers(doc, f"(text after {number})", side) is None
+        assert "<<<<<<<" not in doc.render() and doc.render().count("PRIORITY") == 1
+        assert ("mine" in doc.render()) == (side == "ours")
