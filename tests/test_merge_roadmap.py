@@ -593,3 +593,17 @@ def test_a_conflict_in_text_between_sections_is_named_for_resolve() -> None:
     result = merge_roadmap(base, x, y)
     assert result.conflicted == ["(text after 2)"]
     assert resolve_all(result.text, "theirs") == y
+
+
+def test_the_same_section_added_on_both_sides_is_kept_once() -> None:
+    base = doc(2)
+    new = section_text("3", "Both", "N")
+    assert both(base, base + new, base + new).count("Token N.") == 1
+    stamped = (
+        "### PRIORITY 3: Both\n<!-- gitstore: id=same0001 version=1 -->\n**Status**: 📝 Planned\n\n"
+    )
+    x = base + stamped + "From x.\n"
+    y = base + stamped + "From y.\n"
+    result = merge_roadmap(base, x, y)  # one stable id: one section, its two versions merged
+    assert result.text.count("### PRIORITY 3: Both") == 1 and result.conflicted == ["3"]
+    assert "<<<<<<< ours\nFrom x.\n=======\nFrom y.\n>>>>>>> theirs\n" in result.text

@@ -15,10 +15,14 @@ the two places.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from gitstore.errors import TYPE_CHECKING
 
-Key = Hashable
+if TYPE_CHECKING:  # (typing costs the driver 5 ms to import)
+    from collections.abc import Callable, Hashable, Sequence
+    from typing import Any
+
+    Key = Hashable
+
 START: Any = None  # before the first unit
 
 

@@ -19,8 +19,7 @@ line ending of the file (LF to CRLF), the text is merged and the new line ending
 
 from __future__ import annotations
 
-from typing import Any
-
+from gitstore.errors import TYPE_CHECKING
 from gitstore.merge.lines import merge3
 from gitstore.merge.order import Side, merged_order
 from gitstore.merge.sections import (
@@ -33,6 +32,9 @@ from gitstore.merge.sections import (
     stamp_key,
 )
 from gitstore.roadmap import Parser, Section, content, meta_of
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Result:

@@ -29,8 +29,8 @@ here is a function of the three texts: which side is "ours" never matters.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Hashable
 
+from gitstore.errors import TYPE_CHECKING
 from gitstore.roadmap import (
     DEFAULT_STATUSES,
     Parser,
@@ -40,6 +40,9 @@ from gitstore.roadmap import (
     heading_starts,
     meta_of,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
 
 PREAMBLE, SECTION, TEXT = 0, 1, 2
 _MARKERS = tuple(m for ms in DEFAULT_STATUSES.values() for m in ms)
