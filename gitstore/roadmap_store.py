@@ -181,8 +181,8 @@ class Roadmap:
 
         def change(doc: roadmap.Document) -> dict[str, Any]:
             section = self.editor().resolve_markers(doc, name, side)
-            if section is None:
-                return {"name": name, "label": name, "text": True}
+            if section is None:  # text between sections: no metadata to stamp
+                return {"name": name, "label": name}
             return self.describe(section)
 
         return self._edit(change)

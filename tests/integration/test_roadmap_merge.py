@@ -280,6 +280,24 @@ def test_14_a_section_added_by_hand_before_the_rule_while_the_appendix_is_edited
     )
 
 
+def test_14_a_conflict_in_the_appendix_is_named_and_resolved(repo: Path) -> None:
+    on(repo, "main", by_hand("Notes that end the file.", "Main's notes."))
+    on(repo, "other", by_hand("Notes that end the file.", "Other's notes."))
+
+    def check(merged: Merged) -> None:
+        assert merged.code == 1, merged.output
+        listed = json.loads(gitstore("conflicts", "--json", cwd=repo).stdout)
+        assert [c.get("section") for c in listed] == ["(text after 4)"], listed
+        done = gitstore("resolve", "(text after 4)", "--theirs", cwd=repo)
+        assert done.returncode == 0 and done.stdout == "(text after 4) resolved\n", done.stderr
+        text = road(repo).read_text()
+        assert text.count("## Appendix") == 1 and "<<<<<<<" not in text
+        assert "M  ROADMAP.md" in git(repo, "status", "--porcelain")  # staged
+
+    one, other = both_ways(repo, check)
+    assert one.code == other.code == 1
+
+
 # ---------------------------------------------------------------- 15: two reorders
 
 
