@@ -10,7 +10,9 @@ nearest predecessor on that side that is kept — for a moved unit, one the othe
 right after the same unit by both sides are ordered by ``sibling`` (the section number, then the
 content), each side's own run kept in its order. A unit both sides moved to different places goes
 where the side with the later metadata stamp put it; without a decisive stamp, to the earlier of
-the two places.
+the two places. Last, two units that both sides have in the same relative order keep it: where
+the placing above would break such a pair, each unit comes as early as the placing puts it once
+every unit that both sides put before it is in place.
 """
 
 from __future__ import annotations
@@ -108,14 +110,15 @@ def merged_order(
     out += [k for k in sides[0].order + sides[1].order if k in kept and k not in emitted]
     out = list(dict.fromkeys(out))
     if moved[0] or moved[1]:
-        out = _agreeing(out, sides, kept)
+        out = _agreeing(out, sides)
     return out
 
 
-def _agreeing(order: list[Key], sides: tuple[Side, Side], kept: set[Key]) -> list[Key]:
-    """``order``, changed as little as needed so that two units both sides have in the same
-    relative order keep it (those pairs always form a partial order: Kahn's algorithm, taking
-    the unit earliest in ``order`` among those whose agreed predecessors are all placed)."""
+def _agreeing(order: list[Key], sides: tuple[Side, Side]) -> list[Key]:
+    """``order`` where any two units both sides have in the same relative order keep it. Those
+    pairs always form a partial order (two total orders agree on no cycle); Kahn's algorithm
+    takes, at each step, the unit earliest in ``order`` whose agreed predecessors are placed, so
+    an order that breaks no pair comes back unchanged."""
     import heapq
 
     first, second = ({k: i for i, k in enumerate(side.order)} for side in sides)

@@ -125,13 +125,14 @@ def cut(text: str, parser: Parser) -> list[Unit]:
     return units
 
 
-def similarity(a: list[str], b: list[str]) -> float:
+def similarity(a: list[str], b: list[str], floor: float = 0.0) -> float:
+    """difflib's ratio of two bodies' lines; 0 as soon as it is known to be below ``floor``."""
     if not a and not b:
         return 1.0
     from difflib import SequenceMatcher  # only when a fallback pass needs it
 
     matcher = SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.real_quick_ratio() < 0.3 or matcher.quick_ratio() < 0.3:
+    if floor and (matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor):
         return 0.0
     return matcher.ratio()
 
@@ -194,9 +195,9 @@ def match(base: list[Unit], side: list[Unit]) -> dict[int, int]:
         if follows is not None and follows in free_b:
             pair(s, follows)
     texts = [
-        (similarity(base[b].body, side[s].body), b, s)
-        for s in sorted(i for i in free_s if side[i].kind == TEXT)
-        for b in sorted(i for i in free_b if base[i].kind == TEXT)
+        (similarity(base[b].body, side[s].body, 0.5), b, s)
+        for s in sorted(i for i in free_s if side[i].kind == TEXT and side[i].body)
+        for b in sorted(i for i in free_b if base[i].kind == TEXT and base[i].body)
     ]
     for ratio, b, s in sorted(texts, key=lambda t: (-t[0], t[1], t[2])):
         if ratio >= 0.5 and b in free_b and s in free_s:
@@ -276,14 +277,15 @@ def _score(b: Unit, s: Unit, unique: bool) -> tuple[int, float] | None:
     ``unique``: no other unmatched section on either side has the same number and title."""
     same_number, same_title = b.number == s.number, b.title == s.title and bool(b.title)
     both = b.substantive and s.substantive
+    if not (same_number or same_title):
+        ratio = similarity(b.body, s.body, 0.6) if both else 0.0
+        return (0, ratio) if ratio >= 0.6 else None
     ratio = similarity(b.body, s.body) if both else 0.0
     if same_number and same_title:
         return (3, ratio) if unique or ratio > 0 or not both else None
     if same_title:
         return (2, ratio) if ratio > 0 or not both else None
-    if same_number:
-        return (1, ratio) if ratio > 0 else None
-    return (0, ratio) if ratio >= 0.6 else None
+    return (1, ratio) if ratio > 0 else None
 
 
 def stamp_key(meta: dict[str, str]) -> tuple[str, int, str]:
