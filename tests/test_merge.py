@@ -99,6 +99,7 @@ def test_add_add_and_unparseable_sides() -> None:
 
 # ---------------------------------------------------------------- roadmap (see test_merge_roadmap)
 
+
 def _doc(n: int) -> str:
     return "# Roadmap\n\n**Last Updated**: today\n\n" + "".join(
         f"### PRIORITY {i}: Item {i}\n**Status**: 📝 Planned\n\nBody {i} line 1.\nBody {i} line 2.\n\n"
