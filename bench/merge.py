@@ -80,6 +80,29 @@ def one_file(tmp: Path, runs: int) -> None:
     )
 
 
+def one_roadmap(tmp: Path, runs: int) -> None:
+    """The driver on a 29-section ROADMAP.md, each side editing another section."""
+    base, ours, theirs = tmp / "RO", tmp / "RA", tmp / "RB"
+    text = "# Roadmap\n\n" + "".join(
+        f"### PRIORITY {i}: Item {i}\n**Status**: 📝 Planned\n\nBody {i}.\n\n" for i in range(1, 30)
+    )
+    command = driver_command().replace("%O %A %B %P", "").split()
+    samples = []
+    for _ in range(runs):
+        base.write_text(text)
+        ours.write_text(text.replace("Body 3.", "Body 3, ours."))
+        theirs.write_text(text.replace("Body 20.", "Body 20, theirs."))
+        t = time.perf_counter()
+        subprocess.run(
+            [*command, str(base), str(ours), str(theirs), "ROADMAP.md"], cwd=tmp, check=True
+        )
+        samples.append(time.perf_counter() - t)
+    print(
+        f"one 29-section ROADMAP.md (median of {runs}): gitstore merge-driver "
+        f"{statistics.median(samples) * 1e3:.1f} ms (goal < 40 ms)"
+    )
+
+
 def many_files(tmp: Path, count: int) -> None:
     root = tmp / "repo"
     init_store(root)
@@ -138,6 +161,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         one_file(Path(tmp), args.runs)
+        one_roadmap(Path(tmp), args.runs)
         many_files(Path(tmp), args.records)
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitstore.merge.driver import merge_files as _merge_files
-from gitstore.merge.roadmap import merge_roadmap, units
-from gitstore.roadmap import Parser
+from gitstore.merge.roadmap import merge_roadmap
+from gitstore.roadmap import Parser, Section
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "roadmap"
 
@@ -31,6 +31,20 @@ class Replay:
     conflicted: list[str]
     lost: list[str]  # sections changed on one side only that the result does not hold as changed
     notes: list[str]
+
+
+def units(text: str, parser: Parser) -> dict[str, list[str]]:
+    """An independent check, not the merge's own matching: the preamble and each section with
+    the text after it, keyed by id and occurrence (``2.5``, ``2.5#2``)."""
+    out: dict[str, list[str]] = {"": []}
+    current = ""
+    for block in parser.parse(text).blocks:
+        if isinstance(block, Section):
+            current = block.id if block.occurrence == 0 else f"{block.id}#{block.occurrence + 1}"
+            out[current] = list(block.lines)
+        else:
+            out[current] += block
+    return out
 
 
 def merge_files(base: Path, ours: Path, theirs: Path, path: str) -> int:

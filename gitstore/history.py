@@ -30,7 +30,7 @@ def section_log(store: Store, name: str) -> list[dict[str, Any]]:
     road = store.roadmap()
 
     def values(data: bytes) -> dict[str, Any] | None:
-        from gitstore.roadmap import find
+        from gitstore.roadmap_edit import find
 
         try:
             section = find(road.parser.parse(data.decode("utf-8")), name)

@@ -2,7 +2,9 @@
 
 Each edit is a locked read-modify-write of ROADMAP.md through :mod:`gitstore.fs`, changes only the
 lines of the section it means to change, and stamps that section's metadata comment
-(``<!-- gitstore: version=N last_modified=... modified_by=... -->``), adding it when absent.
+(``<!-- gitstore: id=... version=N last_modified=... modified_by=... -->``), adding it when
+absent. The edits themselves are :class:`gitstore.roadmap_edit.Editor`'s (pure, on text); this
+module is their file, lock and error paths.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gitstore import fs, roadmap
-from gitstore.errors import GitStoreError, NotFound, RecordError, UsageError
+from gitstore import fs, roadmap, roadmap_edit
+from gitstore.errors import GitStoreError, NotFound, RecordError
 from gitstore.record import next_clock
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ class Roadmap:
             "fields": {key: value.strip() for _, key, value in section.fields().values()},
             "level": section.level,
             "line": section.line_no,
+            "uid": section.uid,
             **_metadata(section.meta()),
         }
 
@@ -96,16 +99,25 @@ class Roadmap:
 
     def find(self, doc: roadmap.Document, name: str) -> roadmap.Section:
         try:
-            return roadmap.find(doc, name)
+            return roadmap_edit.find(doc, name)
         except GitStoreError as err:
             err.path = err.path or str(self.path)
             raise
+
+    def editor(self) -> roadmap_edit.Editor:
+        return roadmap_edit.Editor(
+            self.parser, self.statuses, self.new_label, self.store.actor, next_clock
+        )
 
     def _edit(self, change: Callable[[roadmap.Document], T]) -> T:
         with self.store.writing("roadmap.lock"):
             before = self.text()
             doc = self.parser.parse(before)
-            result = change(doc)
+            try:
+                result = change(doc)
+            except GitStoreError as err:
+                err.path = err.path or str(self.path)
+                raise
             after = doc.render()
             if after != before:
                 data = after.encode("utf-8")
@@ -118,33 +130,12 @@ class Roadmap:
                 fs.atomic_write(self.path, data, root=self.store.root)
             return result
 
-    def _stamp(
-        self, doc: roadmap.Document, section: roadmap.Section, meta: dict[str, str] | None = None
-    ) -> None:
-        """Bump the section's metadata comment (from ``meta``, the section's before an edit)."""
-        meta = section.meta() if meta is None else meta
-        version = int(meta["version"]) + 1 if meta.get("version", "").isdigit() else 1
-        clock = next_clock(meta.get("last_modified"))
-        roadmap.stamp(section, version, clock, self.store.actor, doc.newline)
-
     def status_text(self, value: str) -> str:
         """A state keyword (planned, in_progress, complete, blocked) or free text."""
-        markers = self.statuses.get(value.strip().lower().replace("-", "_").replace(" ", "_"))
-        return markers[0] if markers else roadmap.check_value(value.strip())
+        return self.editor().status_text(value)
 
     def set_fields(self, name: str, values: dict[str, str]) -> dict[str, Any]:
-        if not values:
-            raise UsageError("nothing to set: give KEY=VALUE")
-
-        def change(doc: roadmap.Document) -> dict[str, Any]:
-            section = self.find(doc, name)
-            for key, value in values.items():
-                value = self.status_text(value) if key.lower() == "status" else value
-                roadmap.set_field(section, key, value, doc.newline)
-            self._stamp(doc, section)
-            return self.describe(section)
-
-        return self._edit(change)
+        return self._edit(lambda doc: self.describe(self.editor().set_fields(doc, name, values)))
 
     def set_status(self, name: str, value: str) -> dict[str, Any]:
         return self.set_fields(name, {"Status": value})
@@ -159,128 +150,46 @@ class Roadmap:
         section_id: str | None = None,
     ) -> dict[str, Any]:
         def change(doc: roadmap.Document) -> dict[str, Any]:
-            sections = doc.sections
-            anchor = self.find(doc, after) if after else None
-            new_id = section_id or _next_id(s.id for s in sections)
-            if any(s.id == new_id for s in sections):
-                raise UsageError(f"section {new_id} exists already")
-            level = anchor.level if anchor else _usual_level(sections)
-            label = self.new_label.format(id=new_id)
-            values = {"Status": self.status_text(status)} | dict(fields or {})
-            lines = roadmap.new_section(level, label, title, values, doc.newline)
-            roadmap.insert(doc, lines, self.parser, anchor)
-            section = next(s for s in doc.sections if s.id == new_id)
-            if self.parser.match(section.lines[0]) is None:
-                raise UsageError(
-                    f"new heading {section.heading!r} would not match the heading pattern"
-                )
-            self._stamp(doc, section)
-            return self.describe(section)
+            added = self.editor().add(
+                doc, title, after=after, status=status, fields=fields, section_id=section_id
+            )
+            return self.describe(added)
 
         return self._edit(change)
 
     def move(
         self, name: str, *, after: str | None = None, before: str | None = None
     ) -> dict[str, Any]:
-        if (after is None) == (before is None):
-            raise UsageError("say where: --after ID or --before ID")
-
-        def change(doc: roadmap.Document) -> dict[str, Any]:
-            section = self.find(doc, name)
-            target = self.find(doc, after or before or "")
-            if target is section:
-                raise UsageError("cannot move a section relative to itself")
-            doc.blocks.remove(section)
-            if not section.lines[-1].endswith("\n"):
-                section.lines[-1] += doc.newline
-            at = doc.blocks.index(target) + (1 if after else 0)
-            if after:
-                tail = target.lines
-                if not tail[-1].endswith("\n"):
-                    tail[-1] += doc.newline
-            doc.blocks.insert(at, section)
-            self._stamp(doc, section)
-            roadmap.reindex(doc, self.parser)
-            return self.describe(self.find(doc, section.name))
-
-        return self._edit(change)
+        return self._edit(
+            lambda doc: self.describe(self.editor().move(doc, name, after=after, before=before))
+        )
 
     def remove(self, name: str) -> dict[str, Any]:
-        def change(doc: roadmap.Document) -> dict[str, Any]:
-            section = self.find(doc, name)
-            described = self.describe(section)
-            doc.blocks.remove(section)
-            return described
+        return self._edit(lambda doc: self.describe(self.editor().remove(doc, name)))
 
-        return self._edit(change)
+    def renumber(self, name: str, new_id: str) -> dict[str, Any]:
+        """Give a section another number (``2`` to ``2.5``); its stable id and text stay."""
+        return self._edit(lambda doc: self.describe(self.editor().renumber(doc, name, new_id)))
 
     def replace_body(self, name: str, body: str) -> dict[str, Any]:
         """Replace what follows a section's heading, metadata and field lines with ``body``."""
-
-        def change(doc: roadmap.Document) -> dict[str, Any]:
-            section = self.find(doc, name)
-            head = max(
-                (i for i, _, _ in section.fields().values()), default=1 if section.meta() else 0
-            )
-            lines = roadmap.split_lines(body)
-            if lines and not lines[-1].endswith("\n"):
-                lines[-1] += doc.newline
-            section.lines = section.lines[: head + 1] + lines
-            section.header_end = len(section.lines)
-            roadmap.reindex(doc, self.parser)  # a body may hold headings that end the section
-            section = self.find(doc, section.name)
-            self._stamp(doc, section)
-            return self.describe(section)
-
-        return self._edit(change)
+        return self._edit(lambda doc: self.describe(self.editor().replace_body(doc, name, body)))
 
     def resolve_markers(self, name: str, side: str) -> dict[str, Any]:
-        """Keep ``side``'s lines ("ours" or "theirs") in each conflict hunk of one section."""
+        """Keep ``side``'s lines ("ours" or "theirs") in each conflict hunk of one section (or of
+        the text named ``(preamble)`` / ``(text after ID)``)."""
 
         def change(doc: roadmap.Document) -> dict[str, Any]:
-            section = self.find(doc, name)
-            kept, part = [], None
-            for line in section.lines:
-                if line.startswith("<<<<<<<"):
-                    part = "ours"
-                elif part is not None and line.startswith("|||||||"):
-                    part = "base"
-                elif part is not None and line.rstrip("\r\n") == "=======":
-                    part = "theirs"
-                elif part is not None and line.startswith(">>>>>>>"):
-                    part = None
-                elif part in (None, side):
-                    kept.append(line)
-            if kept == section.lines:
-                raise NotFound(f"section {name} has no conflict markers", self.path)
-            previous = section.meta()
-            section.lines = kept
-            roadmap.reindex(doc, self.parser)  # the removed hunks may have held headings
-            section = self.find(doc, name)
-            self._stamp(doc, section, previous)
+            section = self.editor().resolve_markers(doc, name, side)
+            if section is None:  # text between sections: no metadata to stamp
+                return {"name": name, "label": name}
             return self.describe(section)
 
         return self._edit(change)
 
     def replace(self, name: str, text: str) -> dict[str, Any]:
         """Replace a whole section with ``text`` (heading included), e.g. after ``edit``."""
-
-        def change(doc: roadmap.Document) -> dict[str, Any]:
-            section = self.find(doc, name)
-            parsed = self.parser.parse(text if text.endswith("\n") else text + doc.newline)
-            found = parsed.sections
-            if len(found) != 1 or parsed.blocks[0] is not found[0] or found[0].id != section.id:
-                raise RecordError(
-                    f"the edited text must be exactly one section, starting with its heading "
-                    f"for {section.label}"
-                )
-            previous = section.meta()
-            section.lines = found[0].lines
-            section.header_end = found[0].header_end
-            self._stamp(doc, section, previous)
-            return self.describe(section)
-
-        return self._edit(change)
+        return self._edit(lambda doc: self.describe(self.editor().replace(doc, name, text)))
 
 
 def _metadata(meta: dict[str, str]) -> dict[str, Any]:
@@ -288,13 +197,3 @@ def _metadata(meta: dict[str, str]) -> dict[str, Any]:
     if meta.get("version", "").isdigit():
         out["version"] = int(meta["version"])
     return out
-
-
-def _next_id(ids: Any) -> str:
-    numbers = [int(i.split(".")[0]) for i in ids if i.split(".")[0].isdigit()]
-    return str(max(numbers, default=0) + 1)
-
-
-def _usual_level(sections: list[roadmap.Section]) -> int:
-    levels = [s.level for s in sections]
-    return max(set(levels), key=levels.count) if levels else 3

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from gitstore import fs
 from gitstore.errors import RecordError
 from gitstore.record import loads
-from gitstore.roadmap import Parser, status_meaning, unfenced
+from gitstore.roadmap import Parser, Section, status_meaning, unfenced
 from gitstore.schema import Collection, Config
 
 if TYPE_CHECKING:
@@ -189,19 +189,27 @@ class Validator:
         found = markers(path, list(unfenced(text)))
         found += secrets(path, text)
         doc = self.parser.parse(text)
-        seen: dict[str, int] = {}
+        seen: dict[str, list[Section]] = {}
         for section in doc.sections:
-            if section.id in seen and self.duplicate_ids != "allow":
+            earlier = seen.setdefault(section.id, [])
+            if earlier and self.duplicate_ids != "allow":
+                # Sections with distinct stable ids stay addressable (ID#N, or the id): a merge
+                # that kept two sections added with one number leaves that, and it must not
+                # block every later commit of the roadmap.
+                distinct = section.uid is not None and all(
+                    s.uid not in (None, section.uid) for s in earlier
+                )
                 found.append(
                     Problem(
                         path,
                         section.line_no,
                         "duplicate-id",
-                        f"{section.label} also at line {seen[section.id]}; renumber one",
-                        "warning" if self.duplicate_ids == "warn" else "error",
+                        f"{section.label} also at line {earlier[0].line_no}; renumber one "
+                        f"(gitstore roadmap renumber {section.name} NEW)",
+                        "warning" if self.duplicate_ids == "warn" or distinct else "error",
                     )
                 )
-            seen.setdefault(section.id, section.line_no)
+            earlier.append(section)
             status = section.field("Status")
             if status and status_meaning(status, self.statuses) is None:
                 index = section.fields()["status"][0]

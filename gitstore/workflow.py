@@ -265,8 +265,10 @@ def conflicts(store: Store) -> list[dict[str, Any]]:
 
 
 def _roadmap_conflicts(store: Store) -> list[dict[str, Any]]:
-    """Roadmap sections (and the preamble) holding conflict markers."""
+    """Roadmap sections (and the text between them) holding conflict markers, each under the
+    name that ``resolve`` takes: ``2.5``, ``2.5#2``, ``(preamble)``, ``(text after 4)``."""
     from gitstore.roadmap import Section, unfenced
+    from gitstore.roadmap_edit import block_name
     from gitstore.validate import markers
 
     try:
@@ -274,13 +276,12 @@ def _roadmap_conflicts(store: Store) -> list[dict[str, Any]]:
     except NotFound:
         return []
     found: list[dict[str, Any]] = []
-    for block in doc.blocks:
+    for index, block in enumerate(doc.blocks):
         lines = block.lines if isinstance(block, Section) else block
         if markers("", list(unfenced("".join(lines)))):
-            name = block.name if isinstance(block, Section) else "(preamble)"
             found.append(
                 {
-                    "section": name,
+                    "section": block_name(doc, index),
                     "path": store.config.roadmap_path,
                     "fields": [],
                     "problem": "conflict markers",

@@ -100,7 +100,7 @@ def test_unchanged_edit(store_dir: Path, tmp_path: Path) -> None:
     + ["commit", "sync", "log", "conflicts", "resolve", "status", "doctor", "check-merge"]
     + [
         f"roadmap {c}"
-        for c in ["list", "show", "add", "set", "status", "move", "rm", "edit", "next"]
+        for c in ["list", "show", "add", "set", "status", "move", "renumber", "rm", "edit", "next"]
     ],
 )
 def test_every_command_has_help_with_an_example(command: str, tmp_path: Path) -> None:

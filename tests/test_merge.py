@@ -1,4 +1,4 @@
-"""Merge properties (hypothesis) for records and roadmap sections, plus hostile inputs."""
+"""Merge properties (hypothesis) for records, plus hostile inputs (roadmap: test_merge_roadmap)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from hypothesis import strategies as st
 
 from gitstore.merge.lines import merge3
 from gitstore.merge.record import merge_record
-from gitstore.merge.roadmap import merge_roadmap, units
 from gitstore.record import dumps, format_time, loads, rewrite, same
-from gitstore.roadmap import Parser, find, set_field, stamp
 from gitstore.schema import Collection
 
 LWW = lambda key: "lww"  # noqa: E731
@@ -99,9 +97,7 @@ def test_add_add_and_unparseable_sides() -> None:
     assert merged["title"] == "c" and merged["owner"] == "c"
 
 
-# ---------------------------------------------------------------- roadmap
-
-PARSER = Parser()
+# ---------------------------------------------------------------- roadmap (see test_merge_roadmap)
 
 
 def _doc(n: int) -> str:
@@ -109,97 +105,6 @@ def _doc(n: int) -> str:
         f"### PRIORITY {i}: Item {i}\n**Status**: 📝 Planned\n\nBody {i} line 1.\nBody {i} line 2.\n\n"
         for i in range(1, n + 1)
     )
-
-
-@st.composite
-def roadmap_edits(draw: st.DrawFn, base: str, who: str, offset: int) -> str:
-    doc = PARSER.parse(base)
-    ids = [s.id for s in doc.sections]
-    for section_id in draw(st.lists(st.sampled_from(ids), max_size=3, unique=True)):
-        section = find(doc, section_id)
-        kind = draw(st.sampled_from(["status", "body", "delete"]))
-        if kind == "status":
-            set_field(
-                section,
-                "Status",
-                draw(st.sampled_from(["✅ Complete", "🔄 In Progress", f"by {who}"])),
-                "\n",
-            )
-            stamp(section, 1, format_time(BASE_TIME + dt.timedelta(seconds=offset)), who, "\n")
-        elif kind == "body":
-            section.lines[-2] = f"Body {section_id} edited by {who}.\n"
-        else:
-            doc.blocks.remove(section)
-    for extra in range(draw(st.integers(0, 2))):
-        doc.blocks.append(
-            [f"### PRIORITY {offset + extra}: Added by {who}\n", "**Status**: 📝 Planned\n", "\n"]
-        )
-    return doc.render()
-
-
-@given(st.data())
-def test_roadmap_merge_properties(data: st.DataObject) -> None:
-    base = _doc(data.draw(st.integers(1, 6)))
-    x = data.draw(roadmap_edits(base, "x", 100))
-    y = data.draw(roadmap_edits(base, "y", 200))
-    assert merge_roadmap(base, x, x).text == x
-    assert merge_roadmap(base, base, y).text == y
-    assert merge_roadmap(base, x, base).text == x
-    result = merge_roadmap(base, x, y)
-    assert PARSER.parse(result.text).render() == result.text
-    ub, ux, uy, um = (units(t, PARSER) for t in (base, x, y, result.text))
-    for key in {*ux, *uy}:
-        in_x, in_y = ux.get(key), uy.get(key)
-        if in_x != ub.get(key) and in_y == ub.get(key) and in_x is not None:
-            assert um[key] == in_x, key  # changed on one side only: taken whole
-        if in_y != ub.get(key) and in_x == ub.get(key) and in_y is not None:
-            assert um[key] == in_y, key
-        if key not in ub and (in_x or in_y):
-            assert key in um  # nothing added anywhere is lost
-    if not result.conflicts:
-        assert "<<<<<<<" not in result.text
-
-
-def test_sections_added_on_both_sides_are_both_kept_ours_first() -> None:
-    base = _doc(2)
-    x = base + "### PRIORITY 3: From x\n\n"
-    y = base + "### PRIORITY 4: From y\n\n"
-    text = merge_roadmap(base, x, y).text
-    assert text.index("PRIORITY 3: From x") < text.index("PRIORITY 4: From y")
-
-
-def test_one_sided_reorder_is_kept() -> None:
-    base = _doc(3)
-    doc = PARSER.parse(base)
-    third = doc.sections[2]
-    doc.blocks.remove(third)
-    doc.blocks.insert(1, third)
-    reordered = doc.render()
-    edited = base.replace("Body 1 line 1.", "Body 1 changed.")
-    merged = merge_roadmap(base, edited, reordered).text
-    assert [s.id for s in PARSER.parse(merged).sections] == ["3", "1", "2"]
-    assert "Body 1 changed." in merged
-
-
-def test_same_line_edits_conflict_inside_the_section_only() -> None:
-    base = _doc(3)
-    x = base.replace("Body 2 line 1.", "Body 2 by x.").replace("Body 1 line 1.", "Body 1 by x.")
-    y = base.replace("Body 2 line 1.", "Body 2 by y.").replace("Body 3 line 1.", "Body 3 by y.")
-    result = merge_roadmap(base, x, y)
-    assert result.conflicts == 1 and result.conflicted == ["2"]
-    section_2 = "".join(units(result.text, PARSER)["2"])
-    assert "<<<<<<< ours\nBody 2 by x.\n=======\nBody 2 by y.\n>>>>>>> theirs\n" in section_2
-    assert "Body 1 by x." in result.text and "Body 3 by y." in result.text
-
-
-def test_deleted_versus_edited_is_kept_and_reported() -> None:
-    base = _doc(2)
-    x = base.replace(
-        "### PRIORITY 2: Item 2\n**Status**: 📝 Planned\n\nBody 2 line 1.\nBody 2 line 2.\n\n", ""
-    )
-    y = base.replace("Body 2 line 1.", "Body 2 edited.")
-    result = merge_roadmap(base, x, y)
-    assert "Body 2 edited." in result.text and result.notes
 
 
 def test_merge3_basics() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitstore import NotFound, Store, UsageError
-from gitstore.roadmap import Parser, find, split_lines
+from gitstore.roadmap import Parser, conflict_hunks, content_uid, heading_starts, split_lines
+from gitstore.roadmap_edit import Editor, block_name, find
 from tests.conftest import SHARED, gitstore, snapshot
 
 CORPUS = SHARED / "corpus" / "roadmap"
@@ -63,7 +65,7 @@ Trailing text without final newline"""
 def test_structure_of_a_sample() -> None:
     doc = Parser().parse(SAMPLE)
     assert doc.render() == SAMPLE
-    assert [s.name for s in doc.sections] == ["1", "2.5", "4", "2.5#2"]
+    assert [s.name for s in doc.sections] == ["1", "2.5#1", "4", "2.5#2"]
     first = doc.sections[0]
     assert first.field("status") == "✅ Complete" and first.field("owner") == "alice"
     assert "#### Sub-heading stays inside\n" in first.lines
@@ -72,7 +74,7 @@ def test_structure_of_a_sample() -> None:
     assert doc.sections[2].level == 2
     # the setext heading "Paragraph" ends the duplicate section; its text line goes with it
     assert doc.sections[3].lines[-1] == "\n"
-    with pytest.raises(UsageError, match=r"ambiguous: 2\.5 \(line 24\), 2\.5#2 \(line 32\)"):
+    with pytest.raises(UsageError, match=r"ambiguous: 2\.5#1 \(line 24\), 2\.5#2 \(line 32\)"):
         find(doc, "2.5")
     assert find(doc, "PRIORITY 2.5#2").line_no == 32
     with pytest.raises(NotFound):
@@ -186,9 +188,9 @@ def test_status_edit_on_the_largest_corpus_file_is_surgical(corpus_store: Store)
     assert len(changes) == 2, changes
     (tag1, old1, new1), (tag2, old2, new2) = changes
     assert tag1 == "insert" and old1 is None and new1 is not None
-    assert new1.startswith("<!-- gitstore: version=1 last_modified=") and new1.endswith(
-        "modified_by=tester -->\n"
-    )
+    assert re.match(
+        r"<!-- gitstore: id=[a-z2-7]{8} version=1 last_modified=", new1
+    ) and new1.endswith("modified_by=tester -->\n")
     assert tag2 == "replace" and old2 is not None and old2.startswith("**Status**: 📝 Planned")
     assert new2 == "**Status**: 🔄 In Progress\n"
 
@@ -215,7 +217,8 @@ def test_set_add_move_are_surgical(corpus_store: Store) -> None:
     added = road.add("Brand new work", after="26", fields={"Owner": "carol"})
     after = path.read_text()
     new = road.section_text(added["id"])
-    assert new.startswith(f"### PRIORITY {added['id']}: Brand new work\n<!-- gitstore: version=1 ")
+    assert new.startswith(f"### PRIORITY {added['id']}: Brand new work\n<!-- gitstore: id=")
+    assert f"id={added['uid']} version=1 " in new
     assert after.replace(new, "", 1) == before  # only the new section's lines were inserted
     section_26 = road.section_text("26")
     assert after.index(section_26) + len(section_26) == after.index(new)
@@ -287,10 +290,10 @@ def test_ambiguous_id_lists_the_choices(store_dir: Path) -> None:
     path.write_text("### PRIORITY 1: A\n\n### PRIORITY 1: B\n")
     res = gitstore("roadmap", "status", "1", "done", cwd=store_dir)
     assert res.returncode == 2
-    assert "ambiguous: 1 (line 1), 1#2 (line 3)" in res.stderr and res.stderr.count("\n") == 1
+    assert "ambiguous: 1#1 (line 1), 1#2 (line 3)" in res.stderr and res.stderr.count("\n") == 1
     assert path.read_text() == "### PRIORITY 1: A\n\n### PRIORITY 1: B\n"
     assert gitstore("roadmap", "status", "1#2", "done", cwd=store_dir).returncode == 0
-    assert "### PRIORITY 1: B\n<!-- gitstore: version=1" in path.read_text()
+    assert re.search(r"### PRIORITY 1: B\n<!-- gitstore: id=\w+ version=1", path.read_text())
 
 
 def test_a_heading_pattern_that_matches_nothing(store_dir: Path) -> None:
@@ -325,7 +328,7 @@ def test_replace_body_keeps_heading_and_fields(store: Store) -> None:
     before = road.section_text("1")
     road.replace_body("1", "New body.\n\n- a list\n")
     after = road.section_text("1")
-    assert after.startswith("### PRIORITY 1: Set up the project\n<!-- gitstore: version=1 ")
+    assert re.match(r"### PRIORITY 1: Set up the project\n<!-- gitstore: id=\w+ version=1 ", after)
     assert "**Status**: 📝 Planned\n**Owner**: (nobody yet)\nNew body.\n\n- a list\n" in after
     assert "Describe the work here" in before and "Describe the work here" not in after
 
@@ -344,9 +347,8 @@ def test_roadmap_edit_through_the_editor(store_dir: Path, tmp_path: Path) -> Non
     path = store_dir / "ROADMAP.md"
     res = gitstore("roadmap", "edit", "1", cwd=store_dir, env=editor("📝 Planned", "⏸️ Blocked"))
     assert res.returncode == 0, res.stderr
-    assert (
-        "**Status**: ⏸️ Blocked\n" in path.read_text()
-        and "<!-- gitstore: version=1 " in path.read_text()
+    assert "**Status**: ⏸️ Blocked\n" in path.read_text() and re.search(
+        r"<!-- gitstore: id=\w+ version=1 ", path.read_text()
     )
     before = path.read_bytes()
     res = gitstore("roadmap", "edit", "1", cwd=store_dir, env=editor("PRIORITY 1:", "PRIORITY 9:"))
@@ -358,3 +360,97 @@ def test_roadmap_edit_through_the_editor(store_dir: Path, tmp_path: Path) -> Non
     assert path.read_bytes() == before
     rescue = Path(res.stderr.split("your edit is kept in ")[1].strip())
     assert "PRIORITY 9:" in rescue.read_text()
+
+
+# ---------------------------------------------------------------- stable ids, renumber, hunks
+
+
+def _editor() -> Editor:
+    from gitstore.roadmap import DEFAULT_STATUSES
+
+    ids = iter(["newid001", "newid002"])
+    return Editor(
+        Parser(), DEFAULT_STATUSES, actor="t", clock=lambda _: "2026-01-01T00:00:00.000001Z",
+        uid=lambda: next(ids),
+    )  # fmt: skip
+
+
+def test_every_gitstore_edit_gives_a_section_a_stable_id_that_then_stays() -> None:
+    text = "### PRIORITY 1: A\n**Status**: 📝 Planned\n\nBody.\n\n### PRIORITY 2: B\n\nMore.\n"
+    doc = Parser().parse(text)
+    derived = content_uid(doc.sections[0].lines)
+    _editor().set_fields(doc, "1", {"Owner": "a"})
+    assert doc.sections[0].uid == derived  # from the section's text before this first edit
+    assert doc.sections[0].lines[1] == (
+        f"<!-- gitstore: id={derived} version=1 last_modified=2026-01-01T00:00:00.000001Z "
+        "modified_by=t -->\n"
+    )
+    assert content_uid(Parser().parse(text.replace("\n", "\r\n")).sections[0].lines) == derived
+    editor = _editor()
+    editor.renumber(doc, "1", "1.5")
+    editor.move(doc, "1.5", after="2")
+    editor.replace_body(doc, "1.5", "New body.\n")
+    assert [s.uid for s in doc.sections][1] == derived  # renumbered, moved, rewritten: same id
+    added = editor.add(doc, "C", after="2")
+    assert added.uid == "newid001" and find(doc, "newid001") is added
+    assert find(doc, derived).id == "1.5"
+
+
+def test_renumber_changes_only_the_number() -> None:
+    doc = Parser().parse("## 🔴 **PRIORITY 2: UX** 📝 Planned\n\nBody.\n### PRIORITY 3: X\n")
+    _editor().renumber(doc, "2", "2.5")
+    assert doc.render().startswith("## 🔴 **PRIORITY 2.5: UX** 📝 Planned\n<!-- gitstore: id=")
+    with pytest.raises(UsageError, match="exists already"):
+        _editor().renumber(doc, "2.5", "3")
+    with pytest.raises(UsageError, match="not an id the heading pattern accepts"):
+        _editor().renumber(doc, "2.5", "two")
+
+
+def test_duplicates_are_named_by_occurrence_and_listed_with_their_ids() -> None:
+    doc = Parser().parse("### PRIORITY 4: A\n\n### PRIORITY 4: B\n")
+    _editor().set_fields(doc, "4#2", {"Owner": "b"})
+    assert [s.name for s in doc.sections] == ["4#1", "4#2"]
+    uid = doc.sections[1].uid
+    with pytest.raises(UsageError, match=rf"ambiguous: 4#1 \(line 1\), 4#2 \(line 3, id {uid}\)"):
+        find(doc, "4")
+    assert find(doc, str(uid)) is doc.sections[1]
+
+
+def test_a_complete_conflict_hunk_is_opaque_to_the_parser() -> None:
+    text = (
+        "### PRIORITY 1: A\n<<<<<<< ours\n### PRIORITY 1: A ✅\n## Appendix\n=======\n"
+        "### PRIORITY 1: A 🚧\n>>>>>>> theirs\nBody.\n### PRIORITY 2: B\n"
+    )
+    doc = Parser().parse(text)
+    assert doc.render() == text and [s.id for s in doc.sections] == ["1", "2"]
+    assert len(doc.sections[0].lines) == 8
+    unfinished = "### PRIORITY 1: A\n<<<<<<< ours\n### PRIORITY 2: B\n"
+    assert [s.id for s in Parser().parse(unfinished).sections] == ["1", "2"]
+    fenced = "### PRIORITY 1: A\n```\n<<<<<<< x\n```\n### PRIORITY 2: B\n=======\n>>>>>>> y\n"
+    assert [s.id for s in Parser().parse(fenced).sections] == ["1", "2"]
+    assert conflict_hunks(split_lines(fenced)) == {}
+
+
+def test_text_is_cut_at_its_top_headings() -> None:
+    lines = split_lines("# T\n\n## A\n```\n## not\n```\n### kept\n## B\n")
+    assert heading_starts(lines) == [2, 7]
+
+
+def test_resolve_markers_in_a_heading_and_in_text() -> None:
+    text = (
+        "# R\n\n### PRIORITY 1: A\n<<<<<<< ours\n### PRIORITY 1.5: A\n=======\n"
+        "### PRIORITY 2: A\n>>>>>>> theirs\nBody.\n\n## Notes\n<<<<<<< ours\nmine\n=======\n"
+        "yours\n>>>>>>> theirs\n"
+    )
+    for side, number in (("ours", "1.5"), ("theirs", "2")):
+        doc = Parser().parse(text)
+        assert [block_name(doc, i) for i in range(len(doc.blocks))] == [
+            "(preamble)",
+            "1",
+            "(text after 1)",
+        ]
+        resolved = _editor().resolve_markers(doc, "1", side)
+        assert resolved is not None and resolved.heading == f"### PRIORITY {number}: A"
+        assert _editor().resolve_markers(doc, f"(text after {number})", side) is None
+        assert "<<<<<<<" not in doc.render() and doc.render().count("PRIORITY") == 1
+        assert ("mine" in doc.render()) == (side == "ours")

@@ -1,4 +1,4 @@
-"""``gitstore roadmap ...``: list, show, add, set, status, move, rm, edit, next."""
+"""``gitstore roadmap ...``: list, show, add, set, status, move, renumber, rm, edit, next."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ app.add_typer(roadmap_app, name="roadmap")
 SectionId = Annotated[
     str,
     typer.Argument(
-        metavar="ID", help="Section id (1.5), label (PRIORITY 1.5) or ID#N for the N-th duplicate."
+        metavar="ID",
+        help="Section id (1.5), label (PRIORITY 1.5), ID#N for the N-th duplicate, or the "
+        "section's stable id (id= in its metadata comment).",
     ),
 ]
 
@@ -199,6 +201,23 @@ def move(
     st = state(ctx, json_out)
     with handled(st, edit=True, commit=commit):
         _report(st, _roadmap(st.root).move(name, after=after, before=before), "moved")
+
+
+@roadmap_app.command()
+def renumber(
+    ctx: typer.Context,
+    name: SectionId,
+    new_id: Annotated[str, typer.Argument(metavar="NEW_ID", help="The new number, e.g. 2.5.")],
+    commit: CommitFlag = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Give a section another number in its heading; its title, body and stable id stay.
+
+    Example: gitstore roadmap renumber 5#2 6
+    """
+    st = state(ctx, json_out)
+    with handled(st, edit=True, commit=commit):
+        _report(st, _roadmap(st.root).renumber(name, new_id), "renumbered")
 
 
 @roadmap_app.command()

@@ -161,7 +161,8 @@ def resolve(
             if st.json:
                 emit_json(section)
             else:
-                print(f"{section['label']} resolved (version {section.get('version')})")
+                version = section.get("version")
+                print(f"{section['label']} resolved" + (f" (version {version})" if version else ""))
             return
         choices, typed = parse_assignments(field or [])
         if typed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -200,6 +201,6 @@ def test_a_conflicted_roadmap_section_is_listed_and_resolved(store_dir: Path) ->
     assert res.returncode == 0, res.stderr
     text = path.read_text()
     assert "Their description" in text and "Our description" not in text and "<<<<<<<" not in text
-    assert "<!-- gitstore: version=1 " in text
+    assert re.search(r"<!-- gitstore: id=\w+ version=1 ", text)
     assert "M  ROADMAP.md" in git(store_dir, "status", "--porcelain")  # staged
     git(store_dir, "commit", "-qm", "merged")  # the hook validates it
