@@ -217,7 +217,7 @@ class Editor:
         if any(s.id == new_id for s in sections):
             raise UsageError(f"section {new_id} exists already")
         level = anchor.level if anchor else _usual_level(sections)
-        label = self.new_label.format(id=new_id)
+        label = self.new_label.replace("{id}", new_id)
         values = {"Status": self.status_text(status)} | dict(fields or {})
         lines = new_section(level, label, title, values, doc.newline)
         insert(doc, lines, self.parser, anchor)

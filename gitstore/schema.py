@@ -127,8 +127,12 @@ class Collection:
                 f"bad id {record_id!r}: ids may not be empty, start with '.', "
                 "or contain '/', '\\', NUL or newlines"
             )
-        if len(record_id) > 200:
-            raise UsageError(f"bad id {record_id[:20]!r}...: longer than 200 characters")
+        try:
+            size = len(record_id.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise UsageError(f"bad id {record_id!r}: not valid Unicode text") from None
+        if size > 200:
+            raise UsageError(f"bad id {record_id[:20]!r}...: longer than 200 bytes")
         windows = _windows_problem(record_id)
         if windows:
             raise UsageError(f"bad id {record_id!r}: {windows}")
@@ -294,6 +298,21 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
     for heading in headings:
         if problem := pattern_problem(heading):
             raise ConfigError(f"roadmap.headings: {heading!r}: {problem}", path)
+    statuses = _mapping(roadmap.get("statuses"), "roadmap.statuses", path)
+    for state, texts in statuses.items():
+        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+            raise ConfigError(f"roadmap.statuses.{state}: must be a list of texts", path)
+    if roadmap.get("duplicate_ids", "error") not in ("error", "warn", "allow"):
+        raise ConfigError("roadmap.duplicate_ids: error, warn or allow", path)
+    label = roadmap.get("new_label", "PRIORITY {id}")
+    if not isinstance(label, str) or not re.fullmatch(
+        r"[^{}\r\n\x00-\x1f]*\{id\}[^{}\r\n\x00-\x1f]*", label
+    ):
+        raise ConfigError(
+            "roadmap.new_label: one line holding {id} once and no other braces, "
+            "e.g. 'PRIORITY {id}'",
+            path,
+        )
     roadmap_path = _folder(roadmap.get("path", "ROADMAP.md"), "roadmap.path", path)
     if not roadmap_path.endswith(".md"):
         raise ConfigError(f"roadmap.path: {roadmap_path!r} must be a markdown file (.md)", path)

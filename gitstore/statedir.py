@@ -50,7 +50,10 @@ def state_dir(root: Path) -> Path:
     gdir, top = found
     rel = os.path.relpath(root, top)
     base = gdir / "gitstore"
-    return base if rel == "." else base / "stores" / rel.replace(os.sep, "%")
+    if rel == ".":
+        return base
+    # one folder name per store path, reversibly: a/b and a%b must not share locks
+    return base / "stores" / rel.replace(os.sep, "/").replace("%", "%25").replace("/", "%2F")
 
 
 def legacy_dir(root: Path, state: Path) -> Path | None:

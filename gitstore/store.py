@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import getpass
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gitstore import fs
 from gitstore.errors import (
     Exists,
+    GitStoreError,
     NotAStore,
     NotFound,
     RecordError,
@@ -231,15 +232,24 @@ class Store:
         sort: Iterable[str] = (),
         limit: int | None = None,
         include_deleted: bool = False,
+        on_error: Callable[[GitStoreError], None] | None = None,
     ) -> list[Record]:
         """Records matching every condition (:mod:`gitstore.query`), ordered by ``sort``
-        (``FIELD`` or ``-FIELD``), then by id; at most ``limit`` of them."""
+        (``FIELD`` or ``-FIELD``), then by id; at most ``limit`` of them. A file that cannot be
+        read as a record raises, or, with ``on_error``, is handed to it and skipped (so one
+        bad file that arrived by git does not stop a daemon reading the rest)."""
         from gitstore.query import order
 
         conditions = list(conditions)
         records = []
         for record_id in self.ids(collection):
-            _, data = self.read(collection, record_id)
+            try:
+                _, data = self.read(collection, record_id)
+            except GitStoreError as err:
+                if on_error is None:
+                    raise
+                on_error(err)
+                continue
             if data is None or (data.get("deleted") is True and not include_deleted):
                 continue
             if all(c.matches(data) for c in conditions):

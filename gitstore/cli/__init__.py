@@ -12,6 +12,9 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    for name in ("stdout", "stderr"):  # started with the stream closed (`gitstore ... >&-`)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115
     if args[:1] == ["merge-driver"] and not {"-h", "--help"} & set(args):
         # git calls the driver once per file: skip typer and everything else it would import
         from gitstore.merge.driver import main as merge_driver

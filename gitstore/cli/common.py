@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -82,6 +83,8 @@ def state(ctx: typer.Context, json_out: bool = False) -> State:
 
 
 def to_jsonable(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (math.inf, -math.inf)):
+        return str(value)  # JSON has no NaN or Infinity: "nan", "inf", "-inf"
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -92,7 +95,8 @@ def to_jsonable(value: Any) -> Any:
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2) + "\n")
+    text = json.dumps(to_jsonable(value), ensure_ascii=False, indent=2, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 FORMATS = ("table", "json", "jsonl", "csv")
@@ -114,7 +118,9 @@ def emit_rows(
         emit_json(shown)
     elif fmt == "jsonl":
         for row in shown:
-            sys.stdout.write(json.dumps(to_jsonable(row), ensure_ascii=False) + "\n")
+            sys.stdout.write(
+                json.dumps(to_jsonable(row), ensure_ascii=False, allow_nan=False) + "\n"
+            )
     elif fmt == "csv":
         import csv
 
@@ -161,6 +167,8 @@ def handled(st: State, *, edit: bool = False, commit: bool = False) -> Iterator[
             _maybe_commit(st, commit)
     except GitStoreError as err:
         _fail(st, err)
+    except BrokenPipeError:
+        raise  # the reader went away: main() ends quietly
     except OSError as err:  # an OS error the library did not name: still one line, not a crash
         from gitstore.fs import reason
 
@@ -179,7 +187,7 @@ def usage_failure(message: str, command: str, args: list[str]) -> int:
 
 
 def _fail(st: State, err: GitStoreError) -> None:
-    err.path = _relative(err.path)
+    err.path = relative_path(err.path)
     if st.json:
         emit_json({"error": {"code": err.code, "message": err.message, "path": err.path}})
     else:
@@ -198,7 +206,7 @@ def _maybe_commit(st: State, commit: bool) -> None:
             print(f"committed {sha[:12]}")
 
 
-def _relative(path: str | None) -> str | None:
+def relative_path(path: str | None) -> str | None:
     """A path as the user would type it: relative to the working folder when inside it."""
     if path is None:
         return None

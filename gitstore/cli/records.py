@@ -17,6 +17,7 @@ from gitstore.cli.common import (
     emit_rows,
     handled,
     parse_assignments,
+    relative_path,
     run_editor,
     state,
 )
@@ -192,13 +193,24 @@ def list_(
         store = _open(st.root)
         coll = store.collection(collection)
         conditions = [query.parse(c, coll) for c in where or []]
+        skipped: list[GitStoreError] = []
         records = store.find(
-            collection, conditions, sort=sort or [], limit=limit, include_deleted=deleted
+            collection,
+            conditions,
+            sort=sort or [],
+            limit=limit,
+            include_deleted=deleted,
+            on_error=skipped.append,
         )
         chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
         columns = chosen or ["id", *list(coll.fields)[:5], "version"]
         fmt = "json" if st.json else fmt
         emit_rows(records, columns, fmt, f"{collection} ({len(records)})", whole=chosen is None)
+        for err in skipped:
+            err.path = relative_path(err.path)
+            print(f"gitstore: skipped {err}", file=sys.stderr)
+        if skipped:
+            raise typer.Exit(1)
 
 
 @app.command()

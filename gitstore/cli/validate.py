@@ -61,7 +61,9 @@ def validate(
                 print(problem)
             warnings = len(problems) - len(errors)
             summary = f"{len(errors)} error(s), {warnings} warning(s) in {checked} file(s)"
-            print(f"gitstore validate: {summary}", file=sys.stderr if not errors else sys.stdout)
+            if problems or sys.stdout.isatty():  # silent when all is well, like git (the hook)
+                out = sys.stdout if errors else sys.stderr
+                print(f"gitstore validate: {summary}", file=out)
         if errors:
             raise typer.Exit(1)
 
