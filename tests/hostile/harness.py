@@ -17,6 +17,7 @@ appears, even after a ``git status``); and that a second process takes the store
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import resource
@@ -82,7 +83,8 @@ notes: |
 NOTES_COLLECTION = """
   notes:
     path: records/notes
-    id_pattern: "\\\\w[\\\\w.-]*"  # words in any script
+    # words in any script, but not a task's or notification's id (bare ids stay unambiguous)
+    id_pattern: "(?![TN]-[0-9])\\\\w[\\\\w.-]*"
     fields:
       title:
         type: str
@@ -142,10 +144,8 @@ def finish(proc: subprocess.Popen[str], label: str, input: str | None = None) ->
 
 
 def kill_group(proc: subprocess.Popen[str]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def run(
@@ -157,7 +157,7 @@ def run(
     input: str | None = None,
     one_line: bool = True,
 ) -> Result:
-    label = label or shlex.join(argv)
+    label = label or short(argv)
     proc = spawn(
         argv,
         cwd,
@@ -168,6 +168,13 @@ def run(
     )
     out, err = finish(proc, label, input)
     return Result(label, proc.returncode, out, err, one_line)
+
+
+def short(argv: Iterable[str]) -> str:
+    """A command line for a message: long arguments shown by their size."""
+    return " ".join(
+        shlex.quote(a) if len(a) <= 100 else f"<{a[:12]}... {len(a)} chars>" for a in argv
+    )
 
 
 def make_env(home: Path, user: str = "victim") -> dict[str, str]:
@@ -243,6 +250,7 @@ class World:
         self.outside = root / "outside"
         self.env = env
         self.attacker_env = {**env, "GITSTORE_USER": "mallory"}
+        self.later: Any = None  # what an in-process case keeps for its after-checks
 
     @property
     def sentinel(self) -> Path:
@@ -250,13 +258,17 @@ class World:
         return self.outside / "pwned"
 
     def gitstore(
-        self, *argv: str, cwd: Path | None = None, env: dict[str, str] | None = None
+        self,
+        *argv: str,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        label: str | None = None,
     ) -> Result:
         return run(
             [sys.executable, "-m", "gitstore", *argv],
             cwd or self.victim,
             {**self.env, **(env or {})},
-            label="gitstore " + shlex.join(argv),
+            label=label or "gitstore " + short(argv),
             one_line=argv[0] not in REPORTS if argv else True,
         )
 
@@ -268,12 +280,14 @@ class World:
             raise AssertionError(f"setup step failed:\n{res.show()}")
         return res
 
-    def api(self, snippet: str, env: dict[str, str] | None = None) -> Result:
+    def api(
+        self, snippet: str, env: dict[str, str] | None = None, label: str | None = None
+    ) -> Result:
         return run(
             [sys.executable, str(RUNNER), "api", snippet],
             self.victim,
             {**self.env, **(env or {})},
-            label=snippet,
+            label=label or snippet,
         )
 
     def commit(self, clone: Path, files: dict[str, Content], message: str, *, hook: bool) -> Result:
@@ -426,6 +440,8 @@ class Guard:
             for k, v in walk(victim, _own_state).items()
             if not any(k == a or k.startswith(a.rstrip("/") + "/") for a in self.allow)
         }
+        if out.get("victim/.gitstore") == "dir":
+            del out["victim/.gitstore"]  # the folder itself may be this clone's own state
         out["victim/.git/config"] = fingerprint(git / "config")
         for sub in ("hooks", "info"):
             out |= {f"victim/.git/{sub}/{k}": v for k, v in walk(git / sub).items()}
@@ -459,27 +475,31 @@ class Act:
 
 
 def cli(*argv: str, env: dict[str, str] | None = None, show: str | None = None) -> Act:
-    return Act(show or "gitstore " + shlex.join(argv), lambda w: w.gitstore(*argv, env=env))
+    label = show or "gitstore " + short(argv)
+    return Act(label, lambda w: w.gitstore(*argv, env=env, label=label))
 
 
 def api(snippet: str, show: str | None = None) -> Act:
-    return Act(show or snippet, lambda w: w.api(snippet))
+    label = show or snippet
+    return Act(label, lambda w: w.api(snippet, label=label))
+
+
+def _fault_options(faults: Iterable[str]) -> list[str]:
+    options: list[str] = []
+    for spec in faults:
+        options += ["--os-fault", spec[3:]] if spec.startswith("os.") else ["--fault", spec]
+    return options
 
 
 def faulty(faults: Iterable[str], *argv: str, show: str | None = None) -> Act:
     """``gitstore ARGV`` with faults: ``STEP:ERRNO:MATCH`` for gitstore.fs's fault hook, or
     ``os.CALL:ERRNO:MATCH`` for an ``os`` call (see runner.py)."""
-    options: list[str] = []
-    for spec in faults:
-        if spec.startswith("os."):
-            options += ["--os-fault", spec[3:]]
-        else:
-            options += ["--fault", spec]
-    label = show or "gitstore " + shlex.join(argv) + "  [" + ", ".join(faults) + "]"
+    faults = list(faults)
+    label = show or "gitstore " + short(argv) + "  [" + ", ".join(faults) + "]"
 
     def go(w: World) -> Result:
         return run(
-            [sys.executable, str(RUNNER), *options, "cli", *argv],
+            [sys.executable, str(RUNNER), *_fault_options(faults), "cli", *argv],
             w.victim,
             w.env,
             label=label,
@@ -489,8 +509,20 @@ def faulty(faults: Iterable[str], *argv: str, show: str | None = None) -> Act:
     return Act(label, go)
 
 
+def faulty_api(faults: Iterable[str], snippet: str, show: str | None = None) -> Act:
+    """An API snippet (as :func:`api`) with faults (as :func:`faulty`)."""
+    faults = list(faults)
+    label = (show or snippet) + "  [" + ", ".join(faults) + "]"
+
+    def go(w: World) -> Result:
+        argv = [sys.executable, str(RUNNER), *_fault_options(faults), "api", snippet]
+        return run(argv, w.victim, w.env, label=label)
+
+    return Act(label, go)
+
+
 def git(*argv: str, show: str | None = None) -> Act:
-    return Act(show or "git " + shlex.join(argv), lambda w: w.git(*argv, check=False))
+    return Act(show or "git " + short(argv), lambda w: w.git(*argv, check=False))
 
 
 def in_process(show: str, fn: Callable[[World], object]) -> Act:
@@ -562,7 +594,9 @@ def check_result(res: Result, code: int, words: Words = ()) -> list[str]:
     if res.one_line and res.code != 0:
         lines = res.err.strip().splitlines()
         if len(lines) != 1 or not lines[0].startswith("gitstore: "):
-            problems.append(f"the error is not one 'gitstore: ' line on stderr ({len(lines)} lines)")
+            problems.append(
+                f"the error is not one 'gitstore: ' line on stderr ({len(lines)} lines)"
+            )
         if lines and not all(_has(lines[-1], w) for w in words):
             problems.append(f"the error line lacks {words}")
     elif words and not any(all(_has(line, w) for w in words) for line in both.splitlines()):
