@@ -629,7 +629,8 @@ def run_case(world: World, case: Case) -> None:
     if case.lock_check and not problems:
         problems += lock_is_free(world)
     if problems:
-        pytest.fail("\n".join(["", *problems, "", res.show()]), pytrace=False)
+        summary = "; ".join(p.splitlines()[0] for p in problems)
+        pytest.fail("\n".join([summary, "", *problems, "", res.show()]), pytrace=False)
 
 
 def lock_is_free(world: World) -> list[str]:

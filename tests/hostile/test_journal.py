@@ -13,10 +13,12 @@ import json
 import textwrap
 
 from tests.hostile.harness import (
+    LOCAL,
     PUSHED,
     Case,
     Exe,
     Link,
+    Result,
     World,
     api,
     cases,
@@ -66,11 +68,32 @@ def _config_attack():  # type: ignore[no-untyped-def]
     return journal(".git/config", _fsmonitor)
 
 
+def _state_under_the_git_dir(world: World, res: Result) -> None:
+    common = world.git("rev-parse", "--git-common-dir").out.strip()
+    state = (world.victim / common / "gitstore").resolve()
+    assert state.is_dir(), f"no per-clone state in {state}"
+    assert not (world.victim / ".gitstore").exists(), "the victim made a .gitstore/ in the tree"
+
+
 INERT = "exit 0: a committed journal is never read (state lives under the git dir); nothing changes"
 # The open-time sweep may remove a committed temp file: it is junk, and git shows the deletion.
 SWEPT = (TEMP,)
 
 CASES = [
+    Case(
+        "state-lives-under-the-git-dir",
+        LOCAL,
+        lambda w: None,
+        api(
+            "with store.transaction() as tx: tx.put('tasks', {'id': 'T-2', 'title': 'tx'})",
+            show="with store.transaction() as tx: tx.put(...)",
+        ),
+        0,
+        expect="exit 0: locks and the journal live in $(git rev-parse --git-common-dir)/gitstore/; "
+        "the worktree gets no .gitstore/, so no commit can carry or plant state",
+        allow=("records/tasks/T-2.yaml",),
+        after=(_state_under_the_git_dir,),
+    ),
     Case(
         "journal-onto-git-config-get",
         PUSHED,
