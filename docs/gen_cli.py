@@ -10,19 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-COMMANDS = [
-    "init",
-    "install",
-    "add",
-    "get",
-    "set",
-    "rm",
-    "list",
-    "edit",
-    "validate",
-    "merge-driver",
-]
-ROADMAP_COMMANDS = ["list", "show", "add", "set", "status", "move", "rm", "edit", "next"]
 OUT = Path(__file__).with_name("cli.md")
 
 HEADER = """# CLI reference
@@ -31,7 +18,8 @@ Generated from `gitstore --help` by `python docs/gen_cli.py`; a test fails when 
 
 In Python: every command is one call on `gitstore.Store` (see [api.md](api.md)).
 
-Exit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, 4 version conflict, 5 not a store.
+Exit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, 4 version conflict, 5 not a store,
+6 remote unreachable.
 Values: `KEY=text` is converted to the field's declared type (`int`, `date`, `list` as `a,b`, an
 enum checked against its values); an undeclared field stays text. `KEY:=json` gives any field a
 typed JSON value (`count:=3`, `done:=true`, `tags:='["a","b"]'`).
@@ -50,13 +38,29 @@ def help_text(*args: str) -> str:
     return "\n".join(line.rstrip() for line in done.stdout.strip("\n").splitlines())
 
 
+def command_paths() -> list[tuple[str, ...]]:
+    """Every command and subcommand of the live CLI, in the order ``--help`` lists them."""
+    import typer
+
+    from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401
+    from gitstore.cli.common import app
+
+    found: list[tuple[str, ...]] = []
+
+    def walk(group: object, path: tuple[str, ...]) -> None:
+        commands = getattr(group, "commands", {})
+        for name in group.list_commands(None) if commands else []:  # type: ignore[attr-defined]
+            found.append((*path, name))
+            walk(commands[name], (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
 def render() -> str:
     parts = [HEADER, "## gitstore\n", "```", help_text(), "```\n"]
-    for command in COMMANDS:
-        parts += [f"## gitstore {command}\n", "```", help_text(command), "```\n"]
-    parts += ["## gitstore roadmap\n", "```", help_text("roadmap"), "```\n"]
-    for command in ROADMAP_COMMANDS:
-        parts += [f"## gitstore roadmap {command}\n", "```", help_text("roadmap", command), "```\n"]
+    for path in command_paths():
+        parts += [f"## gitstore {' '.join(path)}\n", "```", help_text(*path), "```\n"]
     return "\n".join(parts)
 
 

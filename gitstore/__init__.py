@@ -11,11 +11,13 @@ from __future__ import annotations
 from gitstore.errors import (
     TYPE_CHECKING,
     ConfigError,
+    Exists,
     GitStoreError,
     LockTimeout,
     NotAStore,
     NotFound,
     RecordError,
+    UnsafePath,
     UsageError,
     VersionConflict,
     WriteError,
@@ -39,12 +41,14 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ConfigError",
+    "Exists",
     "GitStoreError",
     "LockTimeout",
     "NotAStore",
     "NotFound",
     "RecordError",
     "Store",
+    "UnsafePath",
     "UsageError",
     "VersionConflict",
     "WriteError",

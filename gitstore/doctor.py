@@ -54,15 +54,29 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
     wanted = [store.config.roadmap_path] + [
         f"{c.path.rstrip('/')}/*.yaml" for c in store.config.collections.values()
     ]
-    text = attributes.read_text() if attributes.exists() else ""
+    try:
+        text = fs.read_bytes(attributes, root=store.root).decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        text = ""
     missing = [w for w in wanted if f"{w} merge=gitstore" not in text.splitlines()]
     report(
         ".gitattributes",
         not missing,
         "complete" if not missing else f"missing: {', '.join(missing)}",
     )
-    strays = fs.stray_temps(store.data_dirs())
+    strays = store.stray_temps()
     report("stray temp files", not strays, ", ".join(str(p) for p in strays) or "none")
+    from gitstore.statedir import legacy_dir
+
+    legacy = legacy_dir(store.root, store.state)
+    report(
+        "state folder",
+        legacy is None,
+        f"{store.state}"
+        if legacy is None
+        else f"{legacy} is left from an older gitstore and is no longer read (runtime state now "
+        f"lives in {store.state}); remove it",
+    )
     journal = store.state / "journal.json"
     report(
         "transaction journal",
@@ -184,7 +198,7 @@ def fix_merges(store: Store, findings: list[dict[str, Any]]) -> str | None:
         with store.writing(
             "roadmap.lock" if path == store.config.roadmap_path else f"fix/{path}.lock"
         ):
-            fs.atomic_write(store.root / path, item["expected"].encode("utf-8"))
+            fs.atomic_write(store.root / path, item["expected"].encode("utf-8"), root=store.root)
         fixed.append(path)
     if not fixed:
         return None

@@ -46,10 +46,23 @@ class NotFound(GitStoreError):
     code = "not_found"
 
 
+class Exists(GitStoreError):
+    """A record created with an id that is already taken."""
+
+    code = "exists"
+
+
 class RecordError(GitStoreError, ValueError):
     """A record file or a proposed record is invalid (YAML, schema, size, safety)."""
 
     code = "invalid"
+
+
+class UnsafePath(RecordError):
+    """A store path that gitstore will not follow or open: a symlink, a special file, a folder
+    where a file belongs, a file over the size limit, or a path outside the store."""
+
+    code = "unsafe_path"
 
 
 class ConfigError(GitStoreError):

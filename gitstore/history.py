@@ -96,4 +96,6 @@ def _history(store: Store, path: str, read: Any) -> list[dict[str, Any]]:
             }
         )
         previous = current
+    if not entries:
+        raise NotFound("not in any commit's version of this file", store.root / path)
     return list(reversed(entries))

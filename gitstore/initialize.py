@@ -104,7 +104,9 @@ def init_store(path: Path) -> list[str]:
         done.append("wrote a starter ROADMAP.md")
     if _ensure_lines(path / ".gitignore", IGNORE_LINES):
         done.append("added .gitstore/ and temp files to .gitignore")
-    fs.ensure_dir(path / ".gitstore")
+    from gitstore.statedir import state_dir
+
+    fs.ensure_dir(state_dir(path.resolve()))
     done += install(path)
     return done
 
@@ -150,7 +152,7 @@ def install(path: Path) -> list[str]:
 
 def _ensure_lines(path: Path, lines: tuple[str, ...]) -> bool:
     try:
-        text = fs.read_bytes(path).decode()
+        text = fs.read_bytes(path, root=path.parent).decode()
     except FileNotFoundError:
         text = ""
     except UnicodeDecodeError:

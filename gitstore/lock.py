@@ -1,4 +1,4 @@
-"""Cross-process locks: portalocker on persistent sidecar files under ``.gitstore/locks/``.
+"""Cross-process locks: portalocker on persistent sidecar files in the per-clone state folder.
 
 Never on a record itself, whose inode ``os.replace`` swaps. The OS drops a lock when its process
 dies, so there are no stale locks. An exclusive holder writes ``pid``, start time and command into
@@ -11,9 +11,11 @@ to polling with a short, growing sleep (0.2 ms up to 10 ms), never portalocker's
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import signal
+import stat
 import sys
 import threading
 import time
@@ -22,7 +24,7 @@ from types import TracebackType
 
 import portalocker
 
-from gitstore.errors import LockTimeout, UsageError
+from gitstore.errors import LockTimeout, UsageError, WriteError
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -47,10 +49,11 @@ def _lock_fd(path: Path) -> int:
     fd = fds.get(path)
     if fd is None:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            fd = _open_lock_file(path)
+        except OSError as err:
+            from gitstore.fs import reason
+
+            raise WriteError(f"cannot open the lock file: {reason(err)}", path) from err
         if len(fds) > 256:  # bound the cache: close the oldest descriptors not locked now
             held: set[Path] = _open_fds.__dict__.setdefault("held", set())
             for old in [p for p in fds if p not in held][:128]:
@@ -59,12 +62,24 @@ def _lock_fd(path: Path) -> int:
     return fd
 
 
+def _open_lock_file(path: Path) -> int:
+    from gitstore import fs
+
+    fs.step("lock_open", path)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, flags, 0o666)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    return fd
+
+
 class _Expired(Exception):
     pass
-
-
-def _raise_expired(signum: int, frame: object) -> None:
-    raise _Expired
 
 
 def _holder_line() -> str:
@@ -92,18 +107,19 @@ class FileLock:
         self.release()
 
     def acquire(self) -> None:
-        held: set[Path] = _open_fds.__dict__.setdefault("held", set())
-        if self.path in held:
-            # flock() on our own descriptor would silently convert the lock, not wait for it.
-            raise UsageError(
-                f"{self.path.name} is already held by this thread: inside a transaction, "
-                "write through the transaction (tx.put, tx.update), not the store"
-            )
-        fd = _lock_fd(self.path)
+        fd = self._fd_to_lock()
         flags = portalocker.LockFlags.SHARED if self.shared else portalocker.LockFlags.EXCLUSIVE
         if not self._try(fd, flags):
             self._wait(fd, flags)
         self._taken(fd)
+
+    def _taken(self, fd: int) -> None:
+        """Record a lock we now hold; if even that is interrupted, the lock goes back."""
+        try:
+            self._note_holder(fd)
+        except BaseException:
+            self.release()
+            raise
 
     def try_acquire(self) -> bool:
         """Take the lock only if it is free right now."""
@@ -117,21 +133,46 @@ class FileLock:
         self._taken(fd)
         return True
 
-    def _taken(self, fd: int) -> None:
+    def _fd_to_lock(self) -> int:
+        held: set[Path] = _open_fds.__dict__.setdefault("held", set())
+        if self.path in held:
+            # flock() on our own descriptor would silently convert the lock, not wait for it.
+            raise UsageError(
+                f"{self.path.name} is already held by this thread: inside a transaction, "
+                "write through the transaction (tx.put, tx.update), not the store"
+            )
+        return _lock_fd(self.path)
+
+    def _note_holder(self, fd: int) -> None:
+        """Mark the lock held. Nothing here may fail: the holder line is only a hint for waiters,
+        so an I/O error writing it (a full disk) is ignored, never leaks the lock."""
         self._fd = fd
         _open_fds.__dict__.setdefault("held", set()).add(self.path)
         if not self.shared:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, _holder_line().encode(), 0)
+            try:
+                from gitstore import fs
+
+                fs.step("lock_holder", self.path)
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, _holder_line().encode(), 0)
+            except OSError:
+                pass
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is None:
             return
         _open_fds.__dict__.setdefault("held", set()).discard(self.path)
-        if not self.shared:
-            os.ftruncate(fd, 0)
-        portalocker.unlock(fd)
+        try:
+            if not self.shared:
+                from gitstore import fs
+
+                fs.step("lock_release", self.path)
+                os.ftruncate(fd, 0)
+        except OSError:
+            pass  # only the holder hint is left behind; the lock itself goes below
+        finally:
+            portalocker.unlock(fd)
 
     @staticmethod
     def _try(fd: int, flags: portalocker.LockFlags) -> bool:
@@ -160,17 +201,34 @@ class FileLock:
         )
 
     def _wait_blocking(self, fd: int, flags: portalocker.LockFlags) -> None:
-        previous = signal.signal(signal.SIGALRM, _raise_expired)
+        """A blocking ``flock`` that ``SIGALRM`` interrupts at the deadline. The alarm can also
+        fire just *after* ``flock`` succeeded; so after any alarm we ask the kernel again without
+        blocking: if the lock is ours (or free now) we keep it, else it is a timeout. Either way
+        no lock is left held behind an exception."""
+        armed = [True]
+
+        def expire(signum: int, frame: object) -> None:
+            if armed[0]:
+                raise _Expired
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        expired = False
         try:
             signal.setitimer(signal.ITIMER_REAL, max(self.timeout, 0.001))
-            try:
-                portalocker.lock(fd, flags)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+            portalocker.lock(fd, flags)
         except _Expired:
-            raise self._timeout_error() from None
+            expired = True
         finally:
-            signal.signal(signal.SIGALRM, previous)
+            while True:  # an alarm pending from before setitimer(0) may land on any line here
+                try:
+                    armed[0] = False
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                    signal.signal(signal.SIGALRM, previous)
+                    break
+                except _Expired:
+                    expired = True
+        if expired and not self._try(fd, flags):
+            raise self._timeout_error()
 
     def _wait_polling(self, fd: int, flags: portalocker.LockFlags) -> None:
         deadline = time.monotonic() + self.timeout

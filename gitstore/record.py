@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # only for annotations: the merge driver must start fast
 RESERVED = ("id", "version", "last_modified", "modified_by", "deleted", "conflicts", "clocks")
 META = ("id", "version", "last_modified", "modified_by")
 
+#: How deeply lists and mappings may nest in a record: the YAML parser's C core recurses, and
+#: 30,000 levels crash it. ``limits.max_depth`` in gitstore.yaml sets it (at most 256).
+MAX_DEPTH = 32
+
 _local = threading.local()
 
 
@@ -103,9 +107,26 @@ def next_clock(previous: object = None) -> str:
     """Hybrid logical clock: ``max(now, previous + 1µs)``, so an edit sorts after what it read."""
     now = dt.datetime.now(dt.UTC)
     if isinstance(previous, str):
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, OverflowError):
             now = max(now, parse_time(previous) + dt.timedelta(microseconds=1))
     return format_time(now)
+
+
+#: The last moment a record may carry: a later one could not be followed by a next edit.
+LAST_MOMENT = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
+
+def time_problem(value: object) -> str | None:
+    """Why ``value`` is not a usable ``last_modified`` (an RFC 3339 string), or None."""
+    if not isinstance(value, str):
+        return f"{value!r} is not an RFC 3339 time"
+    try:
+        moment = parse_time(value)
+    except (ValueError, OverflowError):
+        return f"{value!r} is not an RFC 3339 time"
+    if moment >= LAST_MOMENT:
+        return f"{value!r} is too far in the future"
+    return None
 
 
 # ---------------------------------------------------------------- reading
@@ -159,8 +180,43 @@ def check_constructs(text: str, path: object) -> None:
         raise _yaml_error(err, path) from None
 
 
-def loads(text: str, path: object = "<record>") -> dict[str, Any]:
+_NESTING_PREFIX = re.compile(r"^[ \t]*(?:[-?][ \t]+)*", re.MULTILINE)
+
+
+def check_nesting(text: str, path: object, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse text that nests deeper than ``max_depth``, before the C parser sees it.
+
+    A cheap bound comes first: nesting needs a ``[``/``{`` or more indentation or another
+    ``-``/``?`` indicator on the line for every level, so when brackets plus the widest line
+    prefix stay under the limit, the text cannot be too deep. Only past that bound are the parse
+    events counted (the event parser is iterative, it cannot overflow)."""
+    bound = text.count("[") + text.count("{") + 2
+    if bound <= max_depth:
+        bound += max((len(m) for m in _NESTING_PREFIX.findall(text)), default=0)
+        if bound <= max_depth:
+            return
+    from ruamel.yaml.error import YAMLError
+
+    depth = 0
+    try:
+        for event in _safe().parse(text):
+            kind = type(event).__name__
+            if kind in ("SequenceStartEvent", "MappingStartEvent"):
+                depth += 1
+                if depth > max_depth + 1:  # the record itself is one mapping level
+                    line = event.start_mark.line + 1 if event.start_mark else None
+                    raise RecordError(
+                        f"nested deeper than {max_depth} levels (limits.max_depth)", str(path), line
+                    )
+            elif kind in ("SequenceEndEvent", "MappingEndEvent"):
+                depth -= 1
+    except YAMLError as err:
+        raise _yaml_error(err, path) from None
+
+
+def loads(text: str, path: object = "<record>", max_depth: int = MAX_DEPTH) -> dict[str, Any]:
     """Parse record text into plain Python values; ``last_modified`` stays a string."""
+    check_nesting(text, path, max_depth)
     check_constructs(text, path)
     from ruamel.yaml.error import YAMLError
 
@@ -190,6 +246,44 @@ def loads(text: str, path: object = "<record>") -> dict[str, Any]:
 
 def _as_text(stamp: dt.datetime) -> str:
     return format_time(stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC))
+
+
+# ---------------------------------------------------------------- what a record may hold
+
+_VALUE_TYPES = (str, bool, int, float, dt.date, type(None))
+
+
+def check_data(data: Mapping[str, Any], path: object, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse values a record file cannot hold: keys that are not strings, types YAML cannot
+    write plainly (sets, bytes, objects), and nesting deeper than ``max_depth``."""
+    stack: list[tuple[object, int, str]] = [(data, 0, "")]
+    while stack:
+        value, depth, where = stack.pop()
+        if depth > max_depth and isinstance(value, (dict, list)):
+            raise RecordError(
+                f"{_shown(where)}: nested deeper than {max_depth} levels (limits.max_depth)",
+                str(path),
+            )
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise RecordError(
+                        f"{_shown(where) or 'record'}: key {key!r} is not a string", str(path)
+                    )
+                stack.append((item, depth + 1, f"{where}.{key}"))
+        elif isinstance(value, list):
+            stack += [(item, depth + 1, f"{where}[{i}]") for i, item in enumerate(value)]
+        elif not isinstance(value, _VALUE_TYPES):
+            raise RecordError(
+                f"{_shown(where)}: a value of type {type(value).__name__} cannot be stored; use a "
+                "string, number, boolean, date, list or mapping",
+                str(path),
+            )
+
+
+def _shown(where: str) -> str:
+    where = where.lstrip(".")
+    return where if len(where) <= 60 else where[:57] + "..."
 
 
 # ---------------------------------------------------------------- writing single values

@@ -48,7 +48,7 @@ class Roadmap:
 
     def text(self) -> str:
         try:
-            raw = fs.read_bytes(self.path, MAX_ROADMAP_BYTES)
+            raw = fs.read_bytes(self.path, MAX_ROADMAP_BYTES, root=self.store.root)
         except FileNotFoundError:
             raise NotFound("no roadmap file; create it or run 'gitstore init'", self.path) from None
         try:
@@ -108,7 +108,14 @@ class Roadmap:
             result = change(doc)
             after = doc.render()
             if after != before:
-                fs.atomic_write(self.path, after.encode("utf-8"))
+                data = after.encode("utf-8")
+                if len(data) > MAX_ROADMAP_BYTES:
+                    raise RecordError(
+                        f"would be {len(data)} bytes, over the {MAX_ROADMAP_BYTES}-byte limit; "
+                        "nothing was written",
+                        self.path,
+                    )
+                fs.atomic_write(self.path, data, root=self.store.root)
             return result
 
     def _stamp(

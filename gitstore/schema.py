@@ -185,6 +185,8 @@ class Config:
     roadmap_path: str = "ROADMAP.md"
     tombstones: str = "lww"
     auto_commit: bool = False
+    max_record_bytes: int = 1 << 20
+    max_depth: int = 32
     raw: dict[str, Any] = field(default_factory=dict)
 
     def collection(self, name: str) -> Collection:
@@ -256,14 +258,28 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
             fields=fields,
         )
     roadmap = raw.get("roadmap") or {}
+    limits = raw.get("limits") or {}
+    if not isinstance(limits, dict):
+        raise ConfigError("limits: must be a mapping", path)
     return Config(
         root=root,
         collections=collections,
         roadmap_path=str(roadmap.get("path") or "ROADMAP.md"),
         tombstones=str((raw.get("merge") or {}).get("tombstones") or "lww"),
         auto_commit=bool(raw.get("auto_commit", False)),
+        max_record_bytes=_limit(limits, "max_record_bytes", 1 << 20, 16 << 20, path),
+        max_depth=_limit(limits, "max_depth", 32, 256, path),
         raw=raw,
     )
+
+
+def _limit(limits: dict[str, Any], key: str, default: int, hard: int, path: Path) -> int:
+    """A configured limit. gitstore.yaml arrives by git like any file, so a limit can be lowered
+    but never raised past ``hard`` (past it a hostile record could exhaust memory or the stack)."""
+    value = limits.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= hard:
+        raise ConfigError(f"limits.{key}: must be a whole number from 1 to {hard}", path)
+    return value
 
 
 def check_record(collection: Collection, data: dict[str, Any], path: object) -> None:

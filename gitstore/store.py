@@ -11,23 +11,42 @@ from __future__ import annotations
 import copy
 import getpass
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
-from gitstore.errors import NotAStore, NotFound, RecordError, UsageError, VersionConflict
-from gitstore.record import META, decode, dumps, loads, next_clock, rewrite, same
+from gitstore.errors import (
+    Exists,
+    NotAStore,
+    NotFound,
+    RecordError,
+    UsageError,
+    VersionConflict,
+)
+from gitstore.record import (
+    META,
+    check_data,
+    decode,
+    dumps,
+    loads,
+    next_clock,
+    rewrite,
+    same,
+    time_problem,
+)
 from gitstore.schema import CONFIG_NAME, Collection, Config, check_record, load_config
+from gitstore.statedir import legacy_dir, state_dir
 
 if TYPE_CHECKING:
     from gitstore.lock import FileLock
+    from gitstore.query import Condition
     from gitstore.roadmap_store import Roadmap
     from gitstore.transaction import Transaction
 
-STATE_DIR = ".gitstore"
 JOURNAL = "journal.json"
+CACHE_SIZE = 16384  # parses kept per Store: listing 10k records twice parses them once
 
 Record = dict[str, Any]
 
@@ -50,7 +69,7 @@ class Store:
         self.config = config
         self.actor = actor
         self.lock_timeout = lock_timeout
-        self.state = root / STATE_DIR
+        self.state = state_dir(root)
         # path -> (text, data) of the last version this process read or wrote. A read whose
         # bytes equal the cached text skips parsing; equal bytes always parse the same.
         self._parsed: dict[Path, tuple[str, Record]] = {}
@@ -66,9 +85,10 @@ class Store:
         if lock_timeout is None:
             lock_timeout = float(os.environ.get("GITSTORE_LOCK_TIMEOUT") or 10.0)
         store = cls(root, load_config(root), actor=actor, lock_timeout=lock_timeout)
+        store._adopt_legacy_journal()
         if (store.state / JOURNAL).exists():
             store.recover()  # a transaction committed but unfinished: finish it before anything
-        elif fs.stray_temps(store.data_dirs()):
+        elif store.stray_temps():
             # Temp files may be other writers' in-flight writes: sweep only when nobody writes.
             # Waiting for the exclusive lock here could starve behind a stream of writers.
             store.recover(wait=False)
@@ -84,11 +104,35 @@ class Store:
         return self.root / coll.path / f"{coll.check_id(record_id)}.yaml"
 
     def data_dirs(self) -> list[Path]:
-        """Every folder a store write may leave a temp file in."""
-        dirs = [self.root, self.state]
+        """Every folder of the working tree a store write may leave a temp file in."""
+        dirs = [self.root]
         dirs += [self.root / c.path for c in self.config.collections.values()]
         dirs.append((self.root / self.config.roadmap_path).parent)
         return list(dict.fromkeys(dirs))
+
+    def stray_temps(self) -> list[Path]:
+        """Temp files an interrupted write left, in the data folders and the state folder."""
+        return fs.stray_temps(self.data_dirs(), self.root) + fs.stray_temps([self.state])
+
+    def _adopt_legacy_journal(self) -> None:
+        """An older gitstore kept its journal in the working tree's ``.gitstore/``. Finish it
+        only when this clone wrote it: a journal that git checked out came from a commit, and
+        what a commit brings is never replayed."""
+        legacy = legacy_dir(self.root, self.state)
+        if legacy is None:
+            return
+        try:
+            raw = fs.read_bytes(legacy / JOURNAL, 1 << 20)
+        except (FileNotFoundError, RecordError):
+            return
+        from gitstore import gitio
+
+        listed = gitio.git("ls-files", "--", f"{legacy.name}/{JOURNAL}", cwd=self.root, check=False)
+        if listed.returncode != 0 or listed.stdout.strip():
+            return  # tracked (it arrived by git) or unknown: never replayed; doctor reports it
+        fs.ensure_dir(self.state)
+        fs.atomic_write(self.state / JOURNAL, raw)
+        fs.remove(legacy / JOURNAL)
 
     def lock(self, name: str, *, shared: bool = False) -> FileLock:
         from gitstore.lock import FileLock
@@ -123,7 +167,7 @@ class Store:
             return
         try:
             replay(self)
-            for tmp in fs.stray_temps(self.data_dirs()):
+            for tmp in self.stray_temps():
                 fs.discard(tmp)
         finally:
             lock.release()
@@ -140,14 +184,14 @@ class Store:
         """Like :meth:`read`, but the data may be shared with the cache: never mutate it."""
         path = self.path_of(collection, record_id)
         try:
-            raw = fs.read_bytes(path)
+            raw = fs.read_bytes(path, self.config.max_record_bytes, root=self.root)
         except FileNotFoundError:
             return None, None
         text = decode(raw, path)
         cached = self._parsed.get(path)
         if cached is not None and cached[0] == text:
             return cached
-        data = loads(text, path)
+        data = loads(text, path, self.config.max_depth)
         if data.get("id") != record_id:
             raise RecordError(
                 f"id is {data.get('id')!r} but the file name says {record_id!r}", path
@@ -156,10 +200,12 @@ class Store:
         return text, data
 
     def _remember(self, path: Path, text: str, data: Record) -> None:
-        """Cache a parse. ``data`` must not be mutated afterwards by anyone."""
-        if len(self._parsed) >= 1024:
-            self._parsed.clear()
+        """Cache a parse. ``data`` must not be mutated afterwards by anyone. The least recently
+        stored entries go first when the cache is full (a dict keeps insertion order)."""
+        self._parsed.pop(path, None)
         self._parsed[path] = (text, data)
+        while len(self._parsed) > CACHE_SIZE:
+            del self._parsed[next(iter(self._parsed))]
 
     def get(self, collection: str, record_id: str, *, include_deleted: bool = False) -> Record:
         _, data = self.read(collection, record_id)
@@ -171,12 +217,35 @@ class Store:
 
     def ids(self, collection: str) -> list[str]:
         folder = self.root / self.collection(collection).path
-        try:
-            with os.scandir(folder) as entries:
-                names = [e.name for e in entries if e.name.endswith(".yaml")]
-        except FileNotFoundError:
-            return []
-        return sorted(n[:-5] for n in names if not n.startswith(fs.TMP_PREFIX))
+        from gitstore.query import natural_key
+
+        names = [n for n, _ in fs.entries(folder, self.root) if n.endswith(".yaml")]
+        ids = [n[:-5] for n in names if not n.startswith(fs.TMP_PREFIX)]
+        return sorted(ids, key=natural_key)
+
+    def find(
+        self,
+        collection: str,
+        conditions: Iterable[Condition] = (),
+        *,
+        sort: Iterable[str] = (),
+        limit: int | None = None,
+        include_deleted: bool = False,
+    ) -> list[Record]:
+        """Records matching every condition (:mod:`gitstore.query`), ordered by ``sort``
+        (``FIELD`` or ``-FIELD``), then by id; at most ``limit`` of them."""
+        from gitstore.query import order
+
+        conditions = list(conditions)
+        records = []
+        for record_id in self.ids(collection):
+            _, data = self.read(collection, record_id)
+            if data is None or (data.get("deleted") is True and not include_deleted):
+                continue
+            if all(c.matches(data) for c in conditions):
+                records.append(data)
+        records = order(records, list(sort))
+        return records if limit is None else records[: max(limit, 0)]
 
     def list(
         self,
@@ -185,14 +254,12 @@ class Store:
         *,
         include_deleted: bool = False,
     ) -> list[Record]:
-        records = []
-        for record_id in self.ids(collection):
-            _, data = self.read(collection, record_id)
-            if data is None or (data.get("deleted") is True and not include_deleted):
-                continue
-            if all(_matches(data.get(k), v) for k, v in (where or {}).items()):
-                records.append(data)
-        return records
+        """Records in natural id order (T-2 before T-10) whose fields equal ``where``'s values
+        (a list field matches when the value is one of its members)."""
+        from gitstore.query import Condition
+
+        conditions = [Condition(k, "=", v) for k, v in (where or {}).items()]
+        return self.find(collection, conditions, include_deleted=include_deleted)
 
     def resolve(self, name: str) -> tuple[str, str]:
         """``COLLECTION/ID`` or a bare ``ID`` that is unique in the store."""
@@ -216,7 +283,7 @@ class Store:
 
     def _has_file(self, collection: str, record_id: str) -> bool:
         try:
-            return self.path_of(collection, record_id).is_file()
+            return os.path.lexists(self.path_of(collection, record_id))
         except UsageError:
             return False
 
@@ -229,6 +296,16 @@ class Store:
         of an existing record last changed, so a merge decides a field both sides changed by that
         field's own clock (per-field last-writer-wins), not by the record's."""
         record_id = new.get("id")
+        path = self.path_of(collection, str(record_id))
+        if old is not None:
+            check_metadata(old, path)
+        if not same(new.get("conflicts"), (old or {}).get("conflicts")) and "conflicts" in new:
+            raise UsageError(
+                "conflicts: is written by the merge driver only; settle a conflict with "
+                "'gitstore resolve'",
+                path,
+            )
+        check_data(new, path, self.config.max_depth)
         now = next_clock((old or {}).get("last_modified"))
         stamped = {k: v for k, v in new.items() if k not in META and k != "clocks"}
         out: Record = {
@@ -247,22 +324,36 @@ class Store:
                     clocks[key] = now
             if clocks:
                 out["clocks"] = clocks
-        check_record(self.collection(collection), out, self.path_of(collection, str(record_id)))
+        check_record(self.collection(collection), out, path)
         return out
 
-    def render(self, old_text: str | None, old: Record | None, new: Record) -> bytes:
+    def render(
+        self, collection: str, old_text: str | None, old: Record | None, new: Record
+    ) -> bytes:
         if old_text is None or old is None:
-            return dumps(new).encode()
-        return rewrite(old_text, old, new).encode()
+            data = dumps(new).encode()
+        else:
+            data = rewrite(old_text, old, new).encode()
+        return self.check_size(data, self.path_of(collection, new["id"]))
+
+    def check_size(self, data: bytes, path: Path) -> bytes:
+        """Refuse to write what no read would accept (limits.max_record_bytes)."""
+        limit = self.config.max_record_bytes
+        if len(data) > limit:
+            raise RecordError(
+                f"would be {len(data)} bytes, over the {limit}-byte limit "
+                "(limits.max_record_bytes); nothing was written",
+                path,
+            )
+        return data
 
     def _write(
         self, collection: str, old_text: str | None, old: Record | None, new: Record
     ) -> Record:
         stamped = self.stamp(collection, old, new)
         path = self.path_of(collection, stamped["id"])
-        fs.ensure_dir(path.parent)
-        data = self.render(old_text, old, stamped)
-        fs.atomic_write(path, data)
+        data = self.render(collection, old_text, old, stamped)
+        fs.atomic_write(path, data, root=self.root)
         self._remember(path, data.decode(), copy.deepcopy(stamped))
         return stamped
 
@@ -282,15 +373,27 @@ class Store:
         *,
         create: bool = False,
         expected_version: int | None = None,
+        restore: bool = False,
+        include_deleted: bool = False,
     ) -> Iterator[Record]:
-        """Locked read-modify-write: change the yielded dict; it is written when the block ends."""
+        """Locked read-modify-write: change the yielded dict; it is written when the block ends.
+        A tombstone is refused unless ``restore`` (which brings the record back) or
+        ``include_deleted`` (which changes it as it is)."""
         path = self.path_of(collection, record_id)
         with self.writing(f"{collection}/{record_id}.lock"):
             old_text, old = self._load(collection, record_id)
             if old is None and not create:
                 raise NotFound(f"no record {record_id} in {collection}", path)
+            if old is not None and old.get("deleted") is True and not (restore or include_deleted):
+                raise NotFound(
+                    f"{collection}/{record_id} is deleted; restore it to change it "
+                    "(gitstore set --restore)",
+                    path,
+                )
             check_version(old, expected_version, path)
             rec: Record = copy.deepcopy(old) if old is not None else {"id": record_id}
+            if restore:
+                rec.pop("deleted", None)
             yield rec
             if rec.get("id") != record_id:
                 raise UsageError(f"cannot change a record's id ({record_id} -> {rec.get('id')})")
@@ -316,7 +419,7 @@ class Store:
     ) -> Record:
         """Write a person's edited text as the record, keeping its formatting and comments."""
         path = self.path_of(collection, record_id)
-        edited = loads(text, path)
+        edited = loads(self.check_size(text.encode(), path).decode(), path, self.config.max_depth)
         if edited.get("id") != record_id:
             raise RecordError(f"id must stay {record_id!r} (found {edited.get('id')!r})", path)
         with self.writing(f"{collection}/{record_id}.lock"):
@@ -325,8 +428,8 @@ class Store:
             if old is not None and same(edited, old):
                 return old
             stamped = self.stamp(collection, old, edited)
-            fs.ensure_dir(path.parent)
-            fs.atomic_write(path, rewrite(text, edited, stamped).encode())
+            data = self.check_size(rewrite(text, edited, stamped).encode(), path)
+            fs.atomic_write(path, data, root=self.root)
             return stamped
 
     def add(self, collection: str, fields: Record, record_id: str | None = None) -> Record:
@@ -339,9 +442,13 @@ class Store:
             new_id = record_id or coll.next_id(set(self.ids(collection)))
             try:
                 return self.put(collection, {"id": new_id} | ordered, expected_version=0)
-            except VersionConflict:
+            except VersionConflict as err:
                 if record_id is not None:
-                    raise
+                    raise Exists(
+                        f"{collection}/{record_id} already exists (version {err.actual}); "
+                        "change it with 'gitstore set'",
+                        err.path,
+                    ) from None
                 # another writer took that id between our scan and our lock: take the next one
 
     def roadmap(self) -> Roadmap:
@@ -355,7 +462,29 @@ class Store:
         return Transaction(self)
 
 
+def check_metadata(old: Record, path: Path) -> None:
+    """Refuse to build on a record whose metadata is broken: a write would either crash or
+    silently "repair" it, and either way the history it stands for would be lost."""
+    problems = []
+    version = old.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        problems.append(f"version: {version!r} is not a non-negative integer")
+    if "last_modified" in old and (why := time_problem(old["last_modified"])):
+        problems.append(f"last_modified: {why}")
+    clocks = old.get("clocks")
+    if clocks is not None and not (
+        isinstance(clocks, dict) and all(time_problem(v) is None for v in clocks.values())
+    ):
+        problems.append("clocks: must map field names to RFC 3339 times")
+    if problems:
+        raise RecordError(
+            "; ".join(problems) + "; fix the file by hand (gitstore will not overwrite it)", path
+        )
+
+
 def check_version(old: Record | None, expected: int | None, path: Path) -> None:
+    if old is not None:
+        check_metadata(old, path)
     if expected is None:
         return
     actual = 0 if old is None else int(old.get("version", 0))
@@ -366,9 +495,3 @@ def check_version(old: Record | None, expected: int | None, path: Path) -> None:
             expected=expected,
             actual=actual,
         )
-
-
-def _matches(value: object, wanted: object) -> bool:
-    if isinstance(value, list) and not isinstance(wanted, list):
-        return wanted in value or str(wanted) in [str(v) for v in value]
-    return value == wanted or (isinstance(wanted, str) and str(value) == wanted)

@@ -9,8 +9,10 @@ renames when the journal exists, and the sweep removes the temps when it does no
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
-from gitstore.errors import NotFound, RecordError, UsageError, WriteError
+from gitstore.errors import GitStoreError, NotFound, RecordError, UsageError, WriteError
 from gitstore.record import same
 
 if TYPE_CHECKING:
@@ -118,8 +120,8 @@ class Transaction:
         try:
             for (collection, record_id), (old_text, old, new) in self._staged.items():
                 target = store.path_of(collection, record_id)
-                fs.ensure_dir(target.parent)
-                pending.append((fs.write_temp(target, store.render(old_text, old, new)), target))
+                data = store.render(collection, old_text, old, new)
+                pending.append((fs.write_temp(target, data, root=store.root), target))
             entries = [
                 {"temp": str(t.relative_to(store.root)), "target": str(p.relative_to(store.root))}
                 for t, p in pending
@@ -150,13 +152,17 @@ class Transaction:
 def _apply(store: Store, entries: list[dict[str, str]]) -> None:
     for entry in entries:
         temp, target = store.root / entry["temp"], store.root / entry["target"]
-        if temp.exists():
-            fs.replace(temp, target)
+        with contextlib.suppress(FileNotFoundError):  # renamed before a crash: done
+            fs.replace(temp, target, root=store.root)
     fs.remove(store.state / _JOURNAL)
 
 
 def replay(store: Store) -> None:
-    """Finish a committed transaction left by a crash. Caller holds the exclusive store lock."""
+    """Finish a committed transaction left by a crash. Caller holds the exclusive store lock.
+
+    The journal lives in the per-clone state folder, where no commit can put it; even so, every
+    entry must rename one of gitstore's own temp files onto a record file of this store, beside
+    it, and the renames never follow a link (see :func:`check_entry`)."""
     journal = store.state / _JOURNAL
     try:
         raw = fs.read_bytes(journal)
@@ -164,13 +170,32 @@ def replay(store: Store) -> None:
         return
     try:
         entries: list[dict[str, Any]] = json.loads(raw)
+        if not isinstance(entries, list):
+            raise TypeError("not a list")
         for entry in entries:
-            for key in ("temp", "target"):
-                part = Path(entry[key])
-                if part.is_absolute() or ".." in part.parts:
-                    raise ValueError(f"unsafe path {part}")
-    except (ValueError, KeyError, TypeError) as err:
+            check_entry(store, entry)
+    except (ValueError, KeyError, TypeError, GitStoreError) as err:
         raise RecordError(
-            f"corrupt transaction journal ({err}); inspect and remove it", journal
+            f"refusing the transaction journal ({err}); inspect it, then remove it", journal
         ) from None
     _apply(store, entries)
+
+
+def check_entry(store: Store, entry: object) -> None:
+    """An entry renames ``<folder>/.gitstore-tmp-<id>.yaml.<pid>.<hex>`` onto
+    ``<folder>/<id>.yaml``, where folder is a collection's folder and id a valid id of it."""
+    if not isinstance(entry, dict) or set(entry) != {"temp", "target"}:
+        raise ValueError("an entry must have exactly a temp and a target")
+    temp, target = entry["temp"], entry["target"]
+    if not isinstance(temp, str) or not isinstance(target, str):
+        raise TypeError("paths must be strings")
+    folder, _, name = target.rpartition("/")
+    owners = [c for c in store.config.collections.values() if c.path.rstrip("/") == folder]
+    if not owners or not name.endswith(".yaml"):
+        raise ValueError(f"{target!r} is not a record file of this store")
+    owners[0].check_id(name[: -len(".yaml")])
+    temp_folder, _, temp_name = temp.rpartition("/")
+    if temp_folder != folder or not re.fullmatch(
+        re.escape(f"{fs.TMP_PREFIX}{name}.") + r"[0-9]+\.[0-9a-f]{8}", temp_name
+    ):
+        raise ValueError(f"{temp!r} is not a gitstore temp file for {target!r}")

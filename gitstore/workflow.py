@@ -7,11 +7,12 @@ land between staging and committing.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitstore import gitio
+from gitstore import fs, gitio
 from gitstore.errors import GitStoreError, NotFound, RecordError, UsageError
 from gitstore.record import META, loads, same
 
@@ -51,9 +52,15 @@ def _git_retrying(store: Store, *args: str) -> str:
 
 
 def commit(store: Store, message: str | None = None) -> str | None:
-    """Stage and commit the store's files only; the commit id, or None when nothing changed."""
-    paths = [p for p in store_paths(store) if (store.root / p).exists()]
+    """Stage and commit the store's files only; the commit id, or None when nothing changed.
+    During a merge (after ``gitstore resolve``), it concludes the merge instead: git commits a
+    merge whole, so every conflicted file must be resolved first."""
+    paths = [p for p in store_paths(store) if os.path.lexists(store.root / p)]
     with store.lock("store.lock"):
+        if merging(store):
+            _check_resolved(store)
+            _git_retrying(store, "add", "-A", "--", *paths)
+            return _conclude_merge(store, message)
         _git_retrying(store, "add", "-A", "--", *paths)
         changed = gitio.git("diff", "--cached", "--name-only", "--", *paths, cwd=store.root).stdout
         names = [n for n in changed.splitlines() if n]
@@ -62,6 +69,47 @@ def commit(store: Store, message: str | None = None) -> str | None:
         text = message or describe_changes(store, names)
         _git_retrying(store, "commit", "-q", "-m", text, "--only", "--", *names)
         return gitio.git("rev-parse", "HEAD", cwd=store.root).stdout.strip()
+
+
+def merging(store: Store) -> bool:
+    verify = ("rev-parse", "-q", "--verify", "MERGE_HEAD")
+    return gitio.git(*verify, cwd=store.root, check=False).returncode == 0
+
+
+def _check_resolved(store: Store) -> None:
+    """Before staging a merge's files: every conflicted file must be settled (staging a file
+    tells git it is resolved, so a conflicts: block or markers must not be staged)."""
+    from gitstore.validate import markers
+
+    prefix = gitio.git("rev-parse", "--show-prefix", cwd=store.root).stdout.strip()
+    listed = gitio.git("diff", "--name-only", "--diff-filter=U", "--relative", cwd=store.root)
+    validator = store.roadmap().validator()
+    for name in listed.stdout.split():
+        if validator.kind(name) is None:
+            raise GitStoreError(
+                f"{prefix}{name} is not a store file and still conflicted: fix it and 'git add' "
+                "it, then commit again",
+                store.root / name,
+            )
+        try:
+            text = fs.read_bytes(store.root / name, root=store.root).decode("utf-8", "replace")
+        except FileNotFoundError:
+            continue  # deleted as the resolution
+        held = bool(markers(name, text.splitlines()))
+        if not held and name.endswith(".yaml"):
+            held = any(line.startswith("conflicts:") for line in text.splitlines())
+        if held:
+            raise GitStoreError(
+                "still holds a conflict: 'gitstore resolve' it (gitstore conflicts lists them), "
+                "then commit again",
+                store.root / name,
+            )
+
+
+def _conclude_merge(store: Store, message: str | None) -> str:
+    args = ["commit", "-q", "--no-edit"] + (["-m", message] if message else [])
+    _git_retrying(store, *args)
+    return gitio.git("rev-parse", "HEAD", cwd=store.root).stdout.strip()
 
 
 def describe_changes(store: Store, names: list[str]) -> str:
@@ -102,6 +150,7 @@ def sync(
     fetch-merge-push again with backoff, ``attempts`` times at most. Never force-pushes."""
     import random
 
+    _check_remote(store, remote, branch)
     commit(store)
     branch = branch or gitio.git("rev-parse", "--abbrev-ref", "HEAD", cwd=store.root).stdout.strip()
     incoming = 0
@@ -120,6 +169,25 @@ def sync(
         # Someone pushed first: back off (randomised, so racing clones spread out), merge, retry.
         time.sleep(random.uniform(0.02, 0.1) * min(attempt, 10))
     raise GitStoreError(f"the remote kept moving: gave up after {attempts} attempts", store.root)
+
+
+def _check_remote(store: Store, remote: str, branch: str | None) -> None:
+    """Refuse, before anything is committed, a remote that is not configured and a ``--branch``
+    the remote does not have (sync never creates a branch someone named by mistake)."""
+    names = gitio.git("remote", cwd=store.root).stdout.split()
+    if remote not in names:
+        hint = f"known: {', '.join(names)}" if names else f"add one: git remote add {remote} URL"
+        raise UsageError(f"no remote named {remote!r} ({hint}); nothing was committed")
+    if branch is None:
+        return
+    found = gitio.git("ls-remote", "--heads", remote, branch, cwd=store.root, check=False)
+    if found.returncode != 0:
+        raise _offline(store, remote, found.stderr)
+    if not found.stdout.strip():
+        raise UsageError(
+            f"remote {remote!r} has no branch {branch!r}; to create it: "
+            f"git push {remote} HEAD:{branch}"
+        )
 
 
 def _fetch_and_merge(store: Store, remote: str, branch: str) -> tuple[int, int, bool]:
@@ -239,7 +307,7 @@ def resolve(
     field ``{"status": "theirs", "owner": "alice"}`` (a value other than ours/theirs is used as
     is). Writes the record (version + 1) without its conflicts block and stages it."""
     collection, record_id = store.resolve(name)
-    with store.update(collection, record_id) as rec:
+    with store.update(collection, record_id, include_deleted=True) as rec:
         block = rec.get("conflicts")
         if not isinstance(block, dict):
             raise NotFound(f"{collection}/{record_id} has no conflicts to resolve")

@@ -113,3 +113,51 @@ def test_records_are_committable(store_dir: Path) -> None:
     git(store_dir, "add", "-A")
     git(store_dir, "commit", "-qm", "x")
     assert git(store_dir, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["list"], "Missing argument 'COLLECTION'"),
+        (["lst"], "No such command 'lst'"),
+        (["list", "tasks", "--limit", "x"], "'x' is not a valid integer"),
+        (["get", "T-1", "--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_argument_errors_are_one_line_or_json(store_dir: Path, argv: list[str], words: str) -> None:
+    res = gitstore(*argv, cwd=store_dir)
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.count("\n") == 1 and words in res.stderr, res.stderr
+    assert not any(ch in res.stderr for ch in "╭│╰")
+    res = gitstore("--json", *argv, cwd=store_dir)
+    assert res.returncode == 2
+    assert json.loads(res.stdout)["error"]["code"] == "usage"
+
+
+def test_version_and_plain_help_when_piped(tmp_path: Path) -> None:
+    res = gitstore("--version", cwd=tmp_path)
+    assert res.returncode == 0 and res.stdout.startswith("gitstore ")
+    helped = gitstore("--help", cwd=tmp_path)
+    assert "--install-completion" in helped.stdout  # typer's shell completion is on
+    assert not any(ch in helped.stdout for ch in "╭│╰━")
+
+
+def test_a_missing_editor_is_one_clear_line(store_dir: Path) -> None:
+    gitstore("add", "tasks", "T-1", "title=x", cwd=store_dir)
+    res = gitstore("edit", "T-1", cwd=store_dir, env={"EDITOR": "no-such-editor-here"})
+    assert res.returncode == 2 and "set $EDITOR" in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_a_deleted_record_is_restored_explicitly_and_log_of_nothing_fails(store_dir: Path) -> None:
+    gitstore("add", "tasks", "T-1", "title=x", cwd=store_dir)
+    gitstore("rm", "T-1", cwd=store_dir)
+    res = gitstore("set", "T-1", "status=doing", cwd=store_dir)
+    assert res.returncode == 1 and "is deleted" in res.stderr and "--restore" in res.stderr
+    res = gitstore("set", "T-1", "status=doing", "--restore", "--json", cwd=store_dir)
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout)
+    assert rec["status"] == "doing" and "deleted" not in rec and rec["version"] == 3
+    gitstore("commit", cwd=store_dir)
+    for unknown in ("T-404", "99.5"):
+        res = gitstore("log", unknown, cwd=store_dir)
+        assert res.returncode == 1 and "history" in res.stderr

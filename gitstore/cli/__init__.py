@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, 4 version conflict,
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 
@@ -16,17 +17,40 @@ def main(argv: list[str] | None = None) -> int:
         from gitstore.merge.driver import main as merge_driver
 
         return merge_driver(args[1:])
-    from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401  (registers the commands)
-    from gitstore.cli.common import app
+    import typer
 
+    # typer 0.26 vendors click; its UsageError covers every argument-parser error.
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+    from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401  (registers the commands)
+    from gitstore.cli.common import app, usage_failure
+
+    # SIGTERM unwinds like Ctrl-C: temp files are removed and locks released on the way out.
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    if not sys.stdout.isatty() or "NO_COLOR" in os.environ:
+        app.rich_markup_mode = None  # plain help text: no boxes or styles in a pipe
     try:
-        app(args=args, prog_name="gitstore")
+        command = typer.main.get_command(app)
+        code = command.main(args=args, prog_name="gitstore", standalone_mode=False)
+        sys.stdout.flush()
+        return code if isinstance(code, int) else 0
+    except NoArgsIsHelpError as err:
+        print(err.ctx.get_help() if err.ctx else "usage: gitstore COMMAND", file=sys.stderr)
+        return 2
+    except UsageError as err:
+        return usage_failure(
+            err.format_message(), err.ctx.command_path if err.ctx else "gitstore", args
+        )
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except KeyboardInterrupt:
         print("gitstore: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`gitstore list | head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as err:  # a bug: still one line, unless asked for the traceback
         if os.environ.get("GITSTORE_DEBUG"):
             raise
@@ -36,4 +60,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _terminated(signum: int, frame: object) -> None:
+    print("gitstore: terminated", file=sys.stderr)
+    raise SystemExit(143)

@@ -22,7 +22,7 @@ app = typer.Typer(
     "4 version conflict, 5 not a store, 6 remote unreachable.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -43,6 +43,20 @@ class State:
     json: bool = False
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"gitstore {version(DISTRIBUTION)}")
+        except PackageNotFoundError:
+            print("gitstore (not installed as a package)")
+        raise typer.Exit(0)
+
+
+DISTRIBUTION = "gitstore-planning"  # "gitstore" on the package index is another project
+
+
 @app.callback()
 def _global(
     ctx: typer.Context,
@@ -50,6 +64,12 @@ def _global(
         str, typer.Option("-C", help="Run as if started in this folder.", metavar="PATH")
     ] = ".",
     json_out: JsonFlag = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = State(root=directory, json=json_out)
 
@@ -75,6 +95,62 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2) + "\n")
 
 
+FORMATS = ("table", "json", "jsonl", "csv")
+
+
+def emit_rows(
+    rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str, *, whole: bool = False
+) -> None:
+    """Rows as a table (plain when piped or NO_COLOR), a JSON array, JSON Lines or CSV. With
+    ``whole`` the JSON forms carry each row whole, else only ``columns``."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    shown = (
+        rows
+        if whole and fmt in ("json", "jsonl")
+        else [{c: row.get(c) for c in columns} for row in rows]
+    )
+    if fmt == "json":
+        emit_json(shown)
+    elif fmt == "jsonl":
+        for row in shown:
+            sys.stdout.write(json.dumps(to_jsonable(row), ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[cell(row.get(c), full=True) for c in columns] for row in rows])
+    else:
+        print_table(columns, [[cell(row.get(c)) for c in columns] for row in rows], title)
+
+
+def print_table(columns: list[str], rows: list[list[str]], title: str) -> None:
+    """A rich table on a terminal; plain aligned columns (no boxes, no styles) when piped or
+    under NO_COLOR, so scripts and pagers get clean text."""
+    if not sys.stdout.isatty() or "NO_COLOR" in os.environ:
+        widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+        for line in [columns, *rows]:
+            print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table, markup=False, highlight=False)
+
+
+def cell(value: object, *, full: bool = False) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    text = str(value)
+    return text.splitlines()[0] + " …" if "\n" in text and not full else text
+
+
 @contextmanager
 def handled(st: State, *, edit: bool = False, commit: bool = False) -> Iterator[None]:
     """Turn a gitstore error into one line (or a JSON error object) and its exit code. After a
@@ -84,12 +160,31 @@ def handled(st: State, *, edit: bool = False, commit: bool = False) -> Iterator[
         if edit:
             _maybe_commit(st, commit)
     except GitStoreError as err:
-        err.path = _relative(err.path)
-        if st.json:
-            emit_json({"error": {"code": err.code, "message": err.message, "path": err.path}})
-        else:
-            print(f"gitstore: {err}", file=sys.stderr)
-        raise typer.Exit(err.exit_code) from None
+        _fail(st, err)
+    except OSError as err:  # an OS error the library did not name: still one line, not a crash
+        from gitstore.fs import reason
+
+        _fail(st, GitStoreError(reason(err), err.filename))
+    except RecursionError:
+        _fail(st, UsageError("a value is nested too deeply"))
+
+
+def usage_failure(message: str, command: str, args: list[str]) -> int:
+    """An argument-parser error as one line (or a JSON error with --json); exit 2."""
+    if "--json" in args:
+        emit_json({"error": {"code": "usage", "message": message, "path": None}})
+    else:
+        print(f"gitstore: {message} (see '{command} -h')", file=sys.stderr)
+    return 2
+
+
+def _fail(st: State, err: GitStoreError) -> None:
+    err.path = _relative(err.path)
+    if st.json:
+        emit_json({"error": {"code": err.code, "message": err.message, "path": err.path}})
+    else:
+        print(f"gitstore: {err}", file=sys.stderr)
+    raise typer.Exit(err.exit_code) from None
 
 
 def _maybe_commit(st: State, commit: bool) -> None:
@@ -126,10 +221,25 @@ def parse_assignments(pairs: list[str]) -> tuple[dict[str, str], dict[str, Any]]
             try:
                 typed[key[:-1].strip()] = json.loads(value)
             except ValueError:
-                raise UsageError(f"{key[:-1]}: {value!r} is not valid JSON") from None
+                raise UsageError(f"{key[:-1]}: {value[:40]!r} is not valid JSON") from None
+            except RecursionError:
+                raise UsageError(f"{key[:-1]}: the JSON value is nested too deeply") from None
         else:
             text[key.strip()] = value
     return text, typed
+
+
+def _editor() -> str:
+    """``$VISUAL``, ``$EDITOR``, or the first of editor/nano/vi on PATH."""
+    import shutil
+
+    chosen = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if chosen:
+        return chosen
+    for name in ("editor", "nano", "vi"):
+        if shutil.which(name):
+            return name
+    raise UsageError("no editor found: set $EDITOR (e.g. EDITOR=nano); nothing was written")
 
 
 def run_editor(text: str, filename: str) -> bytes:
@@ -142,7 +252,14 @@ def run_editor(text: str, filename: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="gitstore-edit-") as tmp:
         copy = Path(tmp) / filename
         copy.write_bytes(text.encode("utf-8"))
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-        if subprocess.run([*shlex.split(editor), str(copy)], check=False).returncode != 0:
+        editor = _editor()
+        try:
+            done = subprocess.run([*shlex.split(editor), str(copy)], check=False)
+        except OSError as err:
+            raise UsageError(
+                f"cannot start the editor {editor!r} ({err.strerror}); set $EDITOR "
+                "(e.g. EDITOR=nano); nothing was written"
+            ) from None
+        if done.returncode != 0:
             raise UsageError(f"editor {editor!r} failed; nothing was written")
         return copy.read_bytes()

@@ -14,6 +14,7 @@ from gitstore.cli.common import (
     JsonFlag,
     app,
     emit_json,
+    emit_rows,
     handled,
     parse_assignments,
     run_editor,
@@ -99,6 +100,9 @@ def set_(
         list[str] | None, typer.Option("--unset", metavar="KEY", help="Remove a field.")
     ] = None,
     if_version: IfVersion = None,
+    restore: Annotated[
+        bool, typer.Option("--restore", help="Bring back a deleted record (then set fields).")
+    ] = False,
     commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -111,9 +115,11 @@ def set_(
         store = _open(st.root)
         collection, record_id = store.resolve(name)
         values = store.collection(collection).coerce(*parse_assignments(list(args or [])))
-        if not values and not unset:
+        if not values and not unset and not restore:
             raise UsageError("nothing to set: give KEY=VALUE or --unset KEY")
-        with store.update(collection, record_id, expected_version=if_version) as rec:
+        with store.update(
+            collection, record_id, expected_version=if_version, restore=restore
+        ) as rec:
             rec.update(values)
             for key in unset or []:
                 store.collection(collection).coerce({}, {key: None})  # refuses reserved keys
@@ -152,41 +158,47 @@ def list_(
     ctx: typer.Context,
     collection: Annotated[str, typer.Argument(help="Collection, e.g. tasks.")],
     where: Annotated[
-        list[str] | None, typer.Option("--where", metavar="KEY=VALUE", help="Filter (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--where",
+            metavar="COND",
+            help="FIELD=VALUE, or !=, <, <=, >, >=, ~ (contains; list members); repeatable, "
+            "all must hold.",
+        ),
     ] = None,
+    sort: Annotated[
+        list[str] | None,
+        typer.Option("--sort", metavar="FIELD", help="Order by FIELD (-FIELD: descending)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", metavar="N", help="At most N.")] = None,
+    fields: Annotated[
+        str | None,
+        typer.Option("--fields", metavar="A,B", help="Columns to show (default: id, fields)."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="table, json, jsonl or csv (--json: json).")
+    ] = "table",
     deleted: Annotated[bool, typer.Option("--deleted", help="Include tombstones.")] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """List records of a collection as a table (or a JSON array).
+    """List records of a collection, filtered and sorted, ids in natural order (T-2 before T-10).
 
-    Example: gitstore list tasks --where status=doing
+    Example: gitstore list tasks --where status!=done --where tags~daemon --sort -priority
     """
     st = state(ctx, json_out)
     with handled(st):
+        from gitstore import query
+
         store = _open(st.root)
         coll = store.collection(collection)
-        filters = coll.coerce(*parse_assignments(where or []))
-        records = store.list(collection, filters, include_deleted=deleted)
-        if st.json:
-            emit_json(records)
-            return
-        from rich.console import Console
-        from rich.table import Table
-
-        columns = ["id", *list(coll.fields)[:5], "version"]
-        table = Table(*columns, title=f"{collection} ({len(records)})")
-        for rec in records:
-            table.add_row(*(_cell(rec.get(c)) for c in columns))
-        Console().print(table)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    text = str(value)
-    return text.splitlines()[0] + " …" if "\n" in text else text
+        conditions = [query.parse(c, coll) for c in where or []]
+        records = store.find(
+            collection, conditions, sort=sort or [], limit=limit, include_deleted=deleted
+        )
+        chosen = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+        columns = chosen or ["id", *list(coll.fields)[:5], "version"]
+        fmt = "json" if st.json else fmt
+        emit_rows(records, columns, fmt, f"{collection} ({len(records)})", whole=chosen is None)
 
 
 @app.command()

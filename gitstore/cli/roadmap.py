@@ -14,6 +14,7 @@ from gitstore.cli.common import (
     emit_json,
     handled,
     parse_assignments,
+    print_table,
     run_editor,
     state,
 )
@@ -76,13 +77,8 @@ def list_(
         if st.json:
             emit_json(sections)
             return
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table("id", "title", "status", "owner", title=f"roadmap ({len(sections)} sections)")
-        for s in sections:
-            table.add_row(s["name"], s["title"], s["status"] or "", s["owner"] or "")
-        Console().print(table)
+        rows = [[s["name"], s["title"], s["status"] or "", s["owner"] or ""] for s in sections]
+        print_table(["id", "title", "status", "owner"], rows, f"roadmap ({len(sections)} sections)")
 
 
 @roadmap_app.command()

@@ -78,7 +78,10 @@ def log(
             collection, record_id = store.resolve(name)
             entries = record_log(store, collection, record_id)
         except NotFound:
-            entries = section_log(store, name)
+            try:
+                entries = section_log(store, name)
+            except NotFound:
+                raise NotFound(f"no record or roadmap section {name!r} in git's history") from None
         if st.json:
             emit_json(entries)
             return

@@ -19,6 +19,7 @@ from gitstore import GitStoreError, Store, fs
 from gitstore import store as store_module
 from gitstore.initialize import init_store
 from gitstore.record import loads
+from gitstore.statedir import state_dir
 from tests.conftest import git, snapshot
 
 
@@ -149,7 +150,7 @@ def test_crash_and_io_error_at_every_step(
                 case = tmp_path / f"{name}-{at}-{fault_name}"
                 shutil.copytree(template, case)
                 _run(case, op, Injector(at, fault), monkeypatch)
-                journal_left = (case / ".gitstore" / "journal.json").exists()
+                journal_left = (state_dir(case) / "journal.json").exists()
                 if journal_left:
                     # Crash the recovery too, at each of its steps, then recover for real.
                     steps = Injector()

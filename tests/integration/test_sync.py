@@ -100,3 +100,46 @@ def test_six_clones_converge(
             loads(path.read_text())  # every record parses
         assert "<<<<<<<" not in (c / "ROADMAP.md").read_text()
     assert subprocess.run(["git", "fsck"], cwd=remote, capture_output=True).returncode == 0
+
+
+def test_a_flagged_conflict_is_finished_with_gitstore_alone(
+    store_dir: Path, remote: Path, tmp_path: Path
+) -> None:
+    """Conflict through sync; then resolve, commit and sync: no plain git command needed."""
+    from tests.conftest import flag_status
+
+    flag_status(store_dir)
+    gitstore("commit", "-m", "status is a flag field", cwd=store_dir)
+    git(store_dir, "push", "-q")
+    other = clone(remote, tmp_path / "other")
+    Store.open(other).put("tasks", {"id": "T-1", "title": "task 1", "status": "blocked"})
+    assert gitstore("sync", cwd=other).returncode == 0
+    Store.open(store_dir).put("tasks", {"id": "T-1", "title": "task 1", "status": "doing"})
+    res = gitstore("sync", cwd=store_dir)
+    assert res.returncode == 1 and "conflicts" in res.stderr
+    early = gitstore("commit", cwd=store_dir)  # refused: the conflict is not settled yet
+    assert early.returncode == 1 and "T-1.yaml" in early.stderr and "resolve" in early.stderr
+    assert gitstore("resolve", "T-1", "--theirs", cwd=store_dir).returncode == 0
+    done = gitstore("commit", cwd=store_dir)
+    assert done.returncode == 0, done.stderr
+    assert len(git(store_dir, "log", "-1", "--format=%P").split()) == 2  # the merge concluded
+    res = gitstore("sync", "--json", cwd=store_dir)
+    assert res.returncode == 0, res.stderr
+    assert git(store_dir, "status", "--porcelain") == ""
+    assert Store.open(store_dir).get("tasks", "T-1")["status"] == "blocked"
+
+
+def test_sync_refuses_a_missing_remote_or_branch_before_committing(
+    store_dir: Path, remote: Path
+) -> None:
+    Store.open(store_dir).put("tasks", {"id": "T-1", "title": "changed", "status": "todo"})
+    head = git(store_dir, "rev-parse", "HEAD")
+    res = gitstore("sync", "upstream", cwd=store_dir)
+    assert res.returncode == 2 and "no remote named 'upstream'" in res.stderr
+    res = gitstore("sync", "--branch", "no-such-branch", cwd=store_dir)
+    assert res.returncode == 2 and "has no branch 'no-such-branch'" in res.stderr
+    assert git(store_dir, "rev-parse", "HEAD") == head  # nothing committed
+    assert "no-such-branch" not in git(store_dir, "ls-remote", "--heads", "origin")
+    git(store_dir, "remote", "set-url", "origin", str(remote.parent / "gone.git"))
+    res = gitstore("sync", cwd=store_dir)
+    assert res.returncode == 6 and "unreachable" in res.stderr  # unknown vs unreachable
