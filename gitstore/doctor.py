@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
     """Each check as ``{check, ok, detail}``; with ``fix``, repairs what is safe to repair."""
-    from gitstore.hook import MARKER
+    from gitstore.hook import HOOKS, MARKER, hooks_dir
     from gitstore.initialize import install
 
     if fix:
@@ -39,17 +39,17 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
         "merge-driver" in driver,
         driver or "not registered: run 'gitstore install' (or doctor --fix)",
     )
-    hooks = gitio.git("rev-parse", "--git-path", "hooks", cwd=store.root).stdout.strip()
-    hook = store.root / hooks / "pre-commit"  # an absolute hooks path replaces the root
-    try:
-        installed = MARKER in hook.read_text(errors="replace")
-    except OSError:
-        installed = False
-    report(
-        "pre-commit hook",
-        installed,
-        str(hook) if installed else "not installed: run 'gitstore install'",
-    )
+    for name in HOOKS:
+        hook = hooks_dir(store.root) / name
+        try:
+            installed = MARKER in hook.read_text(errors="replace")
+        except OSError:
+            installed = False
+        report(
+            f"{name} hook",
+            installed,
+            str(hook) if installed else "not installed: run 'gitstore install'",
+        )
     attributes = store.root / ".gitattributes"
     wanted = [store.config.roadmap_path] + [
         f"{c.path.rstrip('/')}/*.yaml" for c in store.config.collections.values()
@@ -84,12 +84,13 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
         "none" if not journal.exists() else "a committed transaction awaits replay: doctor --fix",
     )
     report("locks", True, _locks(store))
-    from gitstore.validate import check_many, worktree_files
+    from gitstore.sources import worktree_files
+    from gitstore.validate import check_many
 
     validator = store.roadmap().validator()
     problems = [
         p
-        for p in check_many(validator, worktree_files(store.root, validator, None), {})
+        for p in check_many(validator, worktree_files(store.root, validator, None))
         if p.rule in ("conflict-markers", "unresolved-conflict")
     ]
     report("conflicts", not problems, "; ".join(map(str, problems)) or "none")

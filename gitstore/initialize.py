@@ -123,8 +123,8 @@ def driver_command() -> str:
 
 
 def install(path: Path) -> list[str]:
-    """Register the merge driver, the .gitattributes lines and the pre-commit hook (idempotent;
-    for fresh clones)."""
+    """Register the merge driver, the .gitattributes lines and the pre-commit and
+    pre-merge-commit hooks (idempotent; for fresh clones)."""
     from gitstore.schema import load_config
 
     done = []
@@ -144,9 +144,9 @@ def install(path: Path) -> list[str]:
     ]
     if _ensure_lines(path / ".gitattributes", tuple(f"{p} merge=gitstore" for p in patterns)):
         done.append("added merge=gitstore lines to .gitattributes")
-    from gitstore.hook import install_hook
+    from gitstore.hook import install_hooks
 
-    done += install_hook(path)
+    done += install_hooks(path)
     return done
 
 

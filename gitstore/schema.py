@@ -9,17 +9,25 @@ may be ``required``, have a ``default`` and a ``merge`` strategy (``lww``, ``fla
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitstore.errors import ConfigError, RecordError, UsageError
+
+if TYPE_CHECKING:  # the merge driver reads the config too, and pathlib costs it 3 ms
+    from pathlib import Path
 
 CONFIG_NAME = "gitstore.yaml"
 TYPES = ("str", "text", "int", "float", "bool", "date", "enum", "list")
 STRATEGIES = ("lww", "flag", "union", "text")
 _UNSAFE_ID = re.compile(r"[/\\\0\r\n]|^\.|^$")
+# Names Windows cannot create (a clone there would fail to check the file out): characters it
+# forbids, control characters, a trailing dot or space, and the reserved device names, which stay
+# reserved with any extension (CON.yaml, con.txt.yaml).
+_WINDOWS_BAD = re.compile(r'[<>:"|?*\x00-\x1f\x7f]|[. ]$')
+_WINDOWS_DEVICE = re.compile(r"CON|PRN|AUX|NUL|(?:COM|LPT)[1-9\u00b9\u00b2\u00b3]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,15 @@ class Field:
         return raw
 
 
+def _windows_problem(name: str) -> str | None:
+    """Why Windows could not hold a file named ``name`` (plus an extension), or None."""
+    if _WINDOWS_BAD.search(name):
+        return 'Windows cannot name a file so (no <>:"|?*, control characters, final dot or space)'
+    if _WINDOWS_DEVICE.fullmatch(name.split(".", 1)[0].rstrip(" ")):
+        return "a reserved device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9)"
+    return None
+
+
 @dataclass(frozen=True)
 class Collection:
     name: str
@@ -95,6 +112,9 @@ class Collection:
             )
         if len(record_id) > 200:
             raise UsageError(f"bad id {record_id[:20]!r}...: longer than 200 characters")
+        windows = _windows_problem(record_id)
+        if windows:
+            raise UsageError(f"bad id {record_id!r}: {windows}")
         if not re.fullmatch(self.id_pattern, record_id):
             raise UsageError(
                 f"bad id {record_id!r}: collection {self.name} ids match {self.id_pattern}"
@@ -199,10 +219,16 @@ class Config:
 
 def load_config(root: Path) -> Config:
     from gitstore import fs
-    from gitstore.record import decode
 
     path = root / CONFIG_NAME
-    text = decode(fs.read_bytes(path), path)
+    return loads_config(root, fs.read_bytes(path), path)
+
+
+def loads_config(root: Path, data: bytes, path: Path) -> Config:
+    """The configuration in ``data`` (the bytes of ``path``: the file, or its staged blob)."""
+    from gitstore.record import decode
+
+    text = decode(data, path)
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -241,9 +267,7 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
                 values=tuple(str(v) for v in fspec.get("values") or ()),
                 merge=merge,
             )
-        folder = str(spec.get("path") or f"records/{name}")
-        if folder.startswith("/") or ".." in Path(folder).parts:
-            raise ConfigError(f"collections.{name}.path: must stay inside the store", path)
+        folder = _folder(spec.get("path", f"records/{name}"), f"collections.{name}.path", path)
         pattern = str(spec.get("id_pattern") or Collection.id_pattern)
         try:
             re.compile(pattern)
@@ -257,6 +281,15 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
             extra=str(spec.get("extra") or "allow"),
             fields=fields,
         )
+    folders = [c.path for c in collections.values()]
+    for coll in collections.values():
+        inside = [f for f in folders if f.startswith(coll.path + "/") or f == coll.path]
+        if len(inside) > 1:
+            raise ConfigError(
+                f"collections.{coll.name}.path: {coll.path} is, or holds, another collection's "
+                "folder; give each collection a folder of its own",
+                path,
+            )
     roadmap = raw.get("roadmap") or {}
     limits = raw.get("limits") or {}
     if not isinstance(limits, dict):
@@ -264,7 +297,7 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
     return Config(
         root=root,
         collections=collections,
-        roadmap_path=str(roadmap.get("path") or "ROADMAP.md"),
+        roadmap_path=_folder(roadmap.get("path", "ROADMAP.md"), "roadmap.path", path),
         tombstones=str((raw.get("merge") or {}).get("tombstones") or "lww"),
         auto_commit=bool(raw.get("auto_commit", False)),
         max_record_bytes=_limit(limits, "max_record_bytes", 1 << 20, 16 << 20, path),
@@ -280,6 +313,23 @@ def _limit(limits: dict[str, Any], key: str, default: int, hard: int, path: Path
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= hard:
         raise ConfigError(f"limits.{key}: must be a whole number from 1 to {hard}", path)
     return value
+
+
+def _folder(value: object, key: str, config_path: Path) -> str:
+    """A path in the store, normalised (``./records//tasks/`` is ``records/tasks``), so that it
+    compares equal to the paths git and the file system report; anything that could name a place
+    outside the store, or inside ``.git``, is a ConfigError naming ``key``."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}: must be a relative path such as records/tasks", config_path)
+    if "\\" in value:
+        raise ConfigError(f"{key}: {value!r}: write '/' between folders, not '\\'", config_path)
+    normal = posixpath.normpath(value)
+    parts = normal.split("/")
+    if value.startswith("/") or normal == "." or ".." in value.split("/"):
+        raise ConfigError(f"{key}: {value!r} must be a path inside the store", config_path)
+    if any(part.lower() == ".git" for part in parts):
+        raise ConfigError(f"{key}: {value!r} is inside .git; git owns that folder", config_path)
+    return normal
 
 
 def check_record(collection: Collection, data: dict[str, Any], path: object) -> None:

@@ -1,22 +1,27 @@
-"""The checks behind ``gitstore validate`` and the pre-commit hook: one Problem per finding.
+"""The checks behind ``gitstore validate`` and the hooks: one Problem per finding.
 
-Files come from the working tree or from git's index (``--staged``: exactly what will be
-committed, read in one ``git cat-file --batch``), so a hook validates the commit, not the disk.
+This module checks files' contents; :mod:`gitstore.sources` finds the files, in the working tree or
+in git's index (``--staged``: exactly what will be committed), and the problems of their shape.
 Every problem carries a path, a line and a rule name, for ``path:line: rule: message``.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from gitstore import fs, gitio
+from gitstore import fs
 from gitstore.errors import RecordError
 from gitstore.record import loads
 from gitstore.roadmap import Parser, status_meaning, unfenced
 from gitstore.schema import Collection, Config
+
+if TYPE_CHECKING:
+    from gitstore.sources import Files
 
 MAX_ROADMAP_BYTES = 16 << 20
 
@@ -74,9 +79,35 @@ class Validator:
         if not name.endswith(".yaml") or name.startswith(fs.TMP_PREFIX):
             return None
         for collection in self.config.collections.values():
-            if collection.path.rstrip("/") == folder:
+            if collection.path == folder:
                 return collection
         return None
+
+    def owner(self, path: str) -> Collection | None:
+        """The collection whose folder holds ``path`` at any depth."""
+        for collection in self.config.collections.values():
+            if path.startswith(collection.path + "/"):
+                return collection
+        return None
+
+    def layout(self, path: str) -> Problem | None:
+        """A path below a subfolder of a collection's folder (gitstore would never read it)."""
+        coll = self.owner(path)
+        if coll is not None and "/" in path[len(coll.path) + 1 :]:
+            return Problem(
+                path,
+                1,
+                "layout",
+                f"is in a subfolder of {coll.path}; records are {coll.path}/<id>.yaml, "
+                "directly in it",
+            )
+        return None
+
+    def folders(self) -> list[str]:
+        """The folders the store's files must be in: the collections' and the roadmap's."""
+        found = [c.path for c in self.config.collections.values()]
+        found.append(posixpath.dirname(self.config.roadmap_path))
+        return [f for f in found if f]
 
     def check(self, path: str, data: bytes, head: bytes | None = None) -> list[Problem]:
         kind = self.kind(path)
@@ -103,8 +134,10 @@ class Validator:
         except RecordError as err:
             rule = next((r for key, r in _RECORD_RULES if key in err.message), "yaml")
             return [*found, Problem(path, err.line or 1, rule, err.message)]
-        stem = Path(path).name[: -len(".yaml")]
-        if rec.get("id") != stem:
+        found += decoded_secrets(path, text, rec)
+        stem = path.rpartition("/")[2][: -len(".yaml")]
+        misnamed = rec.get("id") != stem
+        if misnamed:
             found.append(
                 Problem(
                     path,
@@ -117,7 +150,9 @@ class Validator:
             key = problem.split(":", 1)[0]
             rule = "reserved" if key in ("version", "last_modified", "deleted") else "schema"
             if key == "id":
-                continue  # reported above, with the file name
+                if misnamed:
+                    continue  # reported above, with the file name
+                rule, problem = "id", problem.removeprefix("id: ")
             found.append(Problem(path, _line_of(text, key), rule, problem))
         if coll.extra == "warn":
             for key in coll.unknown(rec):
@@ -229,6 +264,44 @@ def secrets(path: str, text: str) -> list[Problem]:
     return found
 
 
+def decoded_secrets(path: str, text: str, data: dict[str, Any]) -> list[Problem]:
+    """Secrets that only show once YAML's escapes are decoded (``"AKIA\\x49OSF..."``): every string
+    key and value, at any depth, reported at the line of its top-level key. A secret also present
+    verbatim in the text was reported by :func:`secrets` already."""
+    found, seen = [], set()
+    for key, value in data.items():
+        for string in _strings(key, value):
+            for pattern, what in SECRETS:
+                for match in pattern.finditer(string):
+                    secret = match.group()
+                    if secret in text or secret in seen:
+                        continue
+                    seen.add(secret)
+                    found.append(
+                        Problem(
+                            path,
+                            _line_of(text, key),
+                            "secret",
+                            f"looks like {what} (written with YAML escapes); remove it and "
+                            "rotate it",
+                        )
+                    )
+    return found
+
+
+def _strings(*values: object) -> Iterator[str]:
+    """Every string in ``values``, keys included, at any depth (no recursion: YAML nests deep)."""
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            stack += [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            stack += value
+
+
 def _line_of(text: str, key: str) -> int:
     match = re.search(rf"^{re.escape(key)}:", text, re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else 1
@@ -253,14 +326,15 @@ def _version_check(path: str, text: str, rec: dict[str, object], head: bytes) ->
     return []
 
 
-def check_many(
-    validator: Validator, files: dict[str, bytes], heads: dict[str, bytes]
-) -> list[Problem]:
-    """Check many files, on every core when there are enough of them to be worth a fork."""
-    items = [(name, data, heads.get(name)) for name, data in files.items()]
+def check_many(validator: Validator, found: Files) -> list[Problem]:
+    """The problems found gathering the files, then each file's, on every core when there are
+    enough files to be worth a fork."""
+    items = [(name, data, found.heads.get(name)) for name, data in found.files.items()]
     cores = os.cpu_count() or 1
     if len(items) < 2000 or cores < 2 or not hasattr(os, "fork"):
-        return [p for name, data, head in items for p in validator.check(name, data, head)]
+        return found.problems + [
+            p for name, data, head in items for p in validator.check(name, data, head)
+        ]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -268,9 +342,9 @@ def check_many(
     _worker_validator = validator  # inherited by the forked workers, never pickled
     chunks = [items[i::cores] for i in range(cores)]
     with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
-        found = [p for part in pool.map(_check_chunk, chunks) for p in part]
+        problems = [p for part in pool.map(_check_chunk, chunks) for p in part]
     order = {name: i for i, (name, _, _) in enumerate(items)}
-    return sorted(found, key=lambda p: (order[p.path], p.line))
+    return found.problems + sorted(problems, key=lambda p: (order[p.path], p.line))
 
 
 _worker_validator: Validator | None = None
@@ -279,52 +353,3 @@ _worker_validator: Validator | None = None
 def _check_chunk(items: list[tuple[str, bytes, bytes | None]]) -> list[Problem]:
     assert _worker_validator is not None
     return [p for name, data, head in items for p in _worker_validator.check(name, data, head)]
-
-
-# ---------------------------------------------------------------- sources of files
-
-
-def worktree_files(root: Path, validator: Validator, paths: list[str] | None) -> dict[str, bytes]:
-    """Store files in the working tree: the given paths, or all of them."""
-    if paths is None:
-        names = [validator.config.roadmap_path]
-        for coll in validator.config.collections.values():
-            folder = root / coll.path
-            if folder.is_dir():
-                names += [
-                    f"{coll.path.rstrip('/')}/{p.name}" for p in sorted(folder.glob("*.yaml"))
-                ]
-    else:
-        names = paths
-    out = {}
-    for name in names:
-        try:
-            out[name] = (root / name).read_bytes()
-        except FileNotFoundError:
-            if paths is not None:
-                out[name] = b""  # reported as missing below
-        except IsADirectoryError:
-            continue
-    return out
-
-
-def staged_files(root: Path, validator: Validator) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """(index content, HEAD content) of the store files the next commit adds or changes."""
-    prefix = gitio.git("rev-parse", "--show-prefix", cwd=root, keep_index=True).stdout.strip()
-    listed = gitio.git(
-        "diff",
-        "--cached",
-        "--name-only",
-        "-z",
-        "--diff-filter=ACMR",
-        "--relative",
-        cwd=root,
-        keep_index=True,
-    ).stdout
-    names = [n for n in listed.split("\0") if n and validator.kind(n) is not None]
-    if not names:
-        return {}, {}
-    blobs = gitio.cat_files(root, [f"{at}:{prefix}{n}" for at in ("", "HEAD") for n in names])
-    staged = {n: b for n in names if (b := blobs[f":{prefix}{n}"]) is not None}
-    heads = {n: b for n in names if (b := blobs[f"HEAD:{prefix}{n}"]) is not None}
-    return staged, heads

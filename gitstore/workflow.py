@@ -348,10 +348,11 @@ def status(store: Store) -> dict[str, Any]:
     ahead = behind = None
     if upstream.returncode == 0:
         ahead, behind = (int(n) for n in upstream.stdout.split())
-    from gitstore.validate import check_many, worktree_files
+    from gitstore.sources import worktree_files
+    from gitstore.validate import check_many
 
     validator = store.roadmap().validator()
-    problems = check_many(validator, worktree_files(store.root, validator, None), {})
+    problems = check_many(validator, worktree_files(store.root, validator, None))
     return {
         "changes": changes,
         "conflicts": conflicts(store),

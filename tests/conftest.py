@@ -56,12 +56,13 @@ def store(store_dir: Path) -> Iterator[Store]:
     opened = Store.open(store_dir)
     yield opened
     # Every record a test wrote through the store must validate: no false positives.
-    from gitstore.validate import worktree_files
+    from gitstore.sources import worktree_files
+    from gitstore.validate import check_many
 
     validator = opened.roadmap().validator()
-    files = worktree_files(opened.root, validator, None)
-    files.pop(opened.config.roadmap_path, None)
-    problems = [p for n, d in files.items() for p in validator.check(n, d) if p.severity == "error"]
+    found = worktree_files(opened.root, validator, None)
+    found.files.pop(opened.config.roadmap_path, None)
+    problems = [p for p in check_many(validator, found) if p.severity == "error"]
     assert problems == [], problems
 
 

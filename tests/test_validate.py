@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gitstore import Store
+from gitstore.errors import RecordError
 from gitstore.hook import script
 from tests.conftest import SHARED, gitstore
 
@@ -76,6 +79,34 @@ CASES = [
         8,
     ),
     ("AWS key", "records/tasks/T-1.yaml", GOOD + "owner: AKIAABCDEFGHIJKLMNOP\n", "secret", 7),
+    (
+        "AWS key, hex escape",
+        "records/tasks/T-1.yaml",
+        GOOD + 'owner: "AKIA\\x49OSFODNN7EXAMPLE"\n',
+        "secret",
+        7,
+    ),
+    (
+        "AWS key, unicode escape in a list",
+        "records/tasks/T-1.yaml",
+        GOOD + 'tags:\n  - ok\n  - "\\u0041KIAIOSFODNN7EXAMPLE"\n',
+        "secret",
+        7,
+    ),
+    (
+        "GitHub token, escaped in a key",
+        "records/tasks/T-1.yaml",
+        GOOD + 'extra:\n  "gh\\x70_' + "a" * 36 + '": 1\n',
+        "secret",
+        7,
+    ),
+    (
+        "id the pattern refuses",
+        "records/tasks/X-1.yaml",
+        GOOD.replace("T-1", "X-1"),
+        "id",
+        1,
+    ),
     ("GitHub token", "records/tasks/T-1.yaml", GOOD + "owner: ghp_" + "a" * 36 + "\n", "secret", 7),
     (
         "Slack token",
@@ -168,9 +199,10 @@ def test_no_false_positives_on_the_corpus(store: Store) -> None:
     assert len(files) == 80 and errors == []
 
 
-def test_the_shipped_hook_is_the_installed_one() -> None:
-    shipped = (Path(__file__).resolve().parents[1] / "hooks" / "pre-commit").read_text()
-    assert shipped == script("gitstore", ".")
+@pytest.mark.parametrize("hook", ["pre-commit", "pre-merge-commit"])
+def test_the_shipped_hooks_are_the_installed_ones(hook: str) -> None:
+    shipped = (Path(__file__).resolve().parents[1] / "hooks" / hook).read_text()
+    assert shipped == script("gitstore", ".", hook)
 
 
 def test_extra_warn_reports_undeclared_fields_without_failing(store_dir: Path) -> None:
@@ -182,3 +214,105 @@ def test_extra_warn_reports_undeclared_fields_without_failing(store_dir: Path) -
     assert (
         res.returncode == 0 and "records/tasks/T-1.yaml:3: warning: schema: surprise" in res.stdout
     )
+
+
+def test_a_secret_is_reported_once(store_dir: Path) -> None:
+    (store_dir / "records/tasks").mkdir(parents=True)
+    key = "AKIAIOSFODNN7EXAMPLE"
+    (store_dir / "records/tasks/T-1.yaml").write_text(
+        GOOD + f'owner: {key}\nnotes: "\\x41{key[1:]}"\n'  # verbatim, then escaped
+    )
+    res = gitstore("validate", cwd=store_dir)
+    assert res.stdout.count(": secret: ") == 1 and "T-1.yaml:7: secret:" in res.stdout, res.stdout
+
+
+# ---------------------------------------------------------------- what the working tree holds
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _folder(path: Path) -> None:
+    path.mkdir()
+    (path / "x").write_text(GOOD)
+
+
+def _link(path: Path) -> None:
+    (path.parents[2] / "outside.yaml").write_text(GOOD)
+    path.symlink_to("../../outside.yaml")
+
+
+@pytest.mark.parametrize(
+    ("make", "rule", "message"),
+    [
+        (_link, "file-type", "is a symlink; gitstore never follows links"),
+        (_fifo, "file-type", "is not a regular file"),
+        (_folder, "layout", "is a folder; records are records/tasks/<id>.yaml files"),
+    ],
+    ids=["symlink", "fifo", "folder"],
+)
+def test_what_is_not_a_record_file_is_reported_never_followed(
+    store_dir: Path, make: Callable[[Path], None], rule: str, message: str
+) -> None:
+    (store_dir / "records/tasks").mkdir(parents=True)
+    (store_dir / "records/tasks/T-1.yaml").write_text(GOOD)
+    make(store_dir / "records/tasks/T-9.yaml")
+    res = gitstore("validate", cwd=store_dir)  # a FIFO opened blocking would hang: timeout 120 s
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert f"records/tasks/T-9.yaml:1: {rule}: {message}" in res.stdout, res.stdout
+    res = gitstore("validate", "records/tasks/T-9.yaml", cwd=store_dir)  # by name, as pre-commit
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "records/tasks/T-9.yaml:1: file-type: " in res.stdout, res.stdout
+
+
+def test_a_symlinked_collection_folder_is_reported_not_listed(store_dir: Path) -> None:
+    elsewhere = store_dir / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "T-1.yaml").write_text("id: T-1\ntitle: [broken\n")
+    (store_dir / "records").mkdir()
+    (store_dir / "records/tasks").symlink_to("../elsewhere")
+    res = gitstore("validate", cwd=store_dir)
+    assert res.returncode == 1
+    assert res.stdout.splitlines()[0] == (
+        "records/tasks:1: file-type: is a symlink; gitstore never follows links"
+    )
+    assert "yaml" not in res.stdout  # never read through the link
+    res = gitstore("validate", "records/tasks/T-1.yaml", cwd=store_dir)
+    assert "records/tasks/T-1.yaml:1: file-type: is in records/tasks, which is a symlink" in (
+        res.stdout
+    )
+
+
+def test_a_record_is_read_no_further_than_the_limit(store_dir: Path) -> None:
+    from gitstore.sources import _read_in
+
+    (store_dir / "records/tasks").mkdir(parents=True)
+    (store_dir / "records/tasks/T-1.yaml").write_text(GOOD)
+    assert _read_in(store_dir, "records/tasks/T-1.yaml", len(GOOD)) == GOOD.encode()
+    with pytest.raises(RecordError, match="over the 10-byte limit"):
+        _read_in(store_dir, "records/tasks/T-1.yaml", 10)
+    with pytest.raises(FileNotFoundError):
+        _read_in(store_dir, "records/tasks/T-2.yaml", 10)
+
+
+# ---------------------------------------------------------------- ids
+
+
+def test_ids_that_collide_or_windows_cannot_hold_are_reported(store_dir: Path) -> None:
+    config = store_dir / "gitstore.yaml"
+    config.write_text(config.read_text() + "  notes:\n    path: records/notes\n")
+    notes = store_dir / "records/notes"
+    notes.mkdir(parents=True)
+    for name in ("abc", "ABC", "Abc", "CON", "ok"):
+        (notes / f"{name}.yaml").write_text(f"id: {name}\n")
+    res = gitstore("validate", cwd=store_dir)
+    lines = [line for line in res.stdout.splitlines() if line.startswith("records/")]
+    assert lines == [
+        "records/notes/Abc.yaml:1: id-collision: collides with ABC.yaml on case-insensitive file "
+        "systems (macOS, Windows); rename one",
+        "records/notes/abc.yaml:1: id-collision: collides with ABC.yaml on case-insensitive file "
+        "systems (macOS, Windows); rename one",
+        "records/notes/CON.yaml:1: id: bad id 'CON': a reserved device name on Windows "
+        "(CON, PRN, AUX, NUL, COM1-9, LPT1-9)",
+    ], res.stdout

@@ -40,33 +40,36 @@ def validate(
     """
     st = state(ctx, json_out)
     with handled(st):
+        from gitstore.sources import staged_files, worktree_files
         from gitstore.store import Store
-        from gitstore.validate import check_many, staged_files, worktree_files
+        from gitstore.validate import check_many
 
         store = Store.open(st.root)
-        validator = store.roadmap().validator()
-        heads: dict[str, bytes] = {}
         if staged:
-            files, heads = staged_files(store.root, validator)
+            validator, found = staged_files(store)
         else:
+            validator = store.roadmap().validator()
             wanted = None if all_ or not paths else [_relative(store.root, p) for p in paths]
-            files = worktree_files(store.root, validator, wanted)
-        problems = check_many(validator, files, heads)
+            found = worktree_files(store.root, validator, wanted)
+        problems = check_many(validator, found)
         errors = [p for p in problems if p.severity == "error"]
+        checked = len(found.files)
         if st.json:
-            emit_json({"checked": len(files), "problems": [_as_dict(p) for p in problems]})
+            emit_json({"checked": checked, "problems": [_as_dict(p) for p in problems]})
         else:
             for problem in problems:
                 print(problem)
             warnings = len(problems) - len(errors)
-            summary = f"{len(errors)} error(s), {warnings} warning(s) in {len(files)} file(s)"
+            summary = f"{len(errors)} error(s), {warnings} warning(s) in {checked} file(s)"
             print(f"gitstore validate: {summary}", file=sys.stderr if not errors else sys.stdout)
         if errors:
             raise typer.Exit(1)
 
 
 def _relative(root: Path, path: str) -> str:
-    return os.path.relpath(Path(path).resolve(), root.resolve()).replace(os.sep, "/")
+    # Lexically, not Path.resolve(): a symlinked record must be reported, not followed.
+    absolute = os.path.normpath(os.path.join(os.getcwd(), path))
+    return os.path.relpath(absolute, root.resolve()).replace(os.sep, "/")
 
 
 def _as_dict(problem: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The pre-commit hook under a real `git commit`, and under the real pre-commit framework."""
+"""The hooks under a real `git commit` and `git merge`, and under the real pre-commit framework."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,226 @@ def test_the_pre_commit_framework_runs_our_hook(store_dir: Path, tmp_path: Path)
     (store_dir / "records/tasks/T-1.yaml").write_text("id: T-1\ntitle: fine\n")
     res = try_repo()
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+# ---------------------------------------------------------------- ways past the hook
+
+GOOD = "id: T-1\ntitle: ok\n"
+
+
+def committed(store_dir: Path) -> Path:
+    """A store with T-1 committed; returns its records/tasks folder."""
+    Store.open(store_dir).put("tasks", {"id": "T-1", "title": "ok"})
+    git(store_dir, "add", "-A")
+    assert commit(store_dir).returncode == 0
+    return store_dir / "records" / "tasks"
+
+
+def _record_to_symlink(root: Path) -> None:
+    (root / "outside.yaml").write_text(BROKEN)
+    (root / "records/tasks/T-1.yaml").unlink()
+    (root / "records/tasks/T-1.yaml").symlink_to("../../outside.yaml")
+
+
+def _record_to_gitlink(root: Path) -> None:
+    nested = root / "records/tasks/T-2.yaml"  # a repository: `git add` makes it a gitlink
+    nested.mkdir()
+    git(nested, "init", "-q")
+    git(nested, "commit", "-q", "--allow-empty", "-m", "x")
+
+
+def _folder_named_like_a_record(root: Path) -> None:
+    (root / "records/tasks/T-9.yaml").mkdir()
+    (root / "records/tasks/T-9.yaml/x").write_text(BROKEN)
+
+
+def _record_in_a_subfolder(root: Path) -> None:
+    (root / "records/tasks/old").mkdir()
+    (root / "records/tasks/old/T-3.yaml").write_text(BROKEN)
+
+
+def _symlink_in_the_folder(root: Path) -> None:
+    (root / "records/tasks/README.md").symlink_to("/etc/passwd")
+
+
+@pytest.mark.parametrize(
+    ("arrange", "expected"),
+    [
+        (_record_to_symlink, "records/tasks/T-1.yaml:1: file-type: is a symlink; gitstore never"),
+        (_record_to_gitlink, "records/tasks/T-2.yaml:1: file-type: is a submodule"),
+        (_folder_named_like_a_record, "records/tasks/T-9.yaml/x:1: layout: is in a subfolder"),
+        (_record_in_a_subfolder, "records/tasks/old/T-3.yaml:1: layout: is in a subfolder"),
+        (_symlink_in_the_folder, "records/tasks/README.md:1: file-type: is a symlink"),
+    ],
+    ids=["type change to a symlink", "gitlink", "folder named T-9.yaml", "subfolder", "any link"],
+)
+def test_links_and_folders_in_a_collection_are_refused(
+    store_dir: Path, arrange: Callable[[Path], None], expected: str
+) -> None:
+    committed(store_dir)
+    arrange(store_dir)
+    git(store_dir, "add", "-A")
+    res = commit(store_dir)
+    assert res.returncode != 0 and expected in res.stdout + res.stderr, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("link", ["records/tasks", "records"])
+def test_a_symlinked_collection_folder_is_refused(store_dir: Path, link: str) -> None:
+    elsewhere = store_dir / "elsewhere" / "tasks"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "T-1.yaml").write_text(BROKEN)
+    target = store_dir / link
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(
+        os.path.relpath(elsewhere.parent if link == "records" else elsewhere, target.parent)
+    )
+    git(store_dir, "add", "-A")
+    res = commit(store_dir)
+    assert res.returncode != 0, res.stdout + res.stderr
+    assert (
+        f"{link}:1: file-type: is a symlink; gitstore never follows links"
+        in res.stdout + res.stderr
+    )
+
+
+@pytest.mark.parametrize("path", ["./records/tasks", "records//tasks/", "records/tasks/."])
+def test_collection_paths_are_normalised(store_dir: Path, path: str) -> None:
+    config = store_dir / "gitstore.yaml"
+    config.write_text(config.read_text().replace("path: records/tasks", f"path: {path}"))
+    git(store_dir, "add", "-A")
+    assert commit(store_dir).returncode == 0
+    (store_dir / "records/tasks").mkdir(parents=True)
+    (store_dir / "records/tasks/T-1.yaml").write_text(BROKEN)
+    git(store_dir, "add", "-A")
+    res = commit(store_dir)
+    assert res.returncode != 0 and "records/tasks/T-1.yaml:2: yaml:" in res.stdout + res.stderr, (
+        res.stdout
+    )
+
+
+def _drop_blocked(root: Path) -> None:
+    config = root / "gitstore.yaml"
+    text = config.read_text()
+    assert "values: [todo, doing, done, blocked]" in text
+    config.write_text(text.replace("values: [todo, doing, done, blocked]", "values: [todo, done]"))
+
+
+def test_a_config_change_revalidates_every_record(store_dir: Path) -> None:
+    store = Store.open(store_dir)
+    store.put("tasks", {"id": "T-1", "title": "a", "status": "doing"})
+    store.put("tasks", {"id": "T-2", "title": "b", "status": "done"})
+    git(store_dir, "add", "-A")
+    assert commit(store_dir).returncode == 0
+    _drop_blocked(store_dir)  # T-1 is 'doing': no record file changes, yet it becomes invalid
+    git(store_dir, "add", "gitstore.yaml")
+    res = commit(store_dir)
+    assert res.returncode != 0, res.stdout + res.stderr
+    assert (
+        "records/tasks/T-1.yaml:6: schema: status: 'doing' is not one of todo, done"
+        in res.stdout + res.stderr
+    )
+    assert "T-2.yaml" not in res.stdout + res.stderr
+
+
+def test_the_staged_config_applies_not_the_working_trees(store_dir: Path) -> None:
+    records = committed(store_dir)
+    config = store_dir / "gitstore.yaml"
+    lax = config.read_text()
+    _drop_blocked(store_dir)
+    git(store_dir, "add", "gitstore.yaml")
+    config.write_text(lax)  # the working tree says 'doing' is fine; the commit says it is not
+    with Store.open(store_dir).update("tasks", "T-1") as rec:
+        rec["status"] = "doing"
+    git(store_dir, "add", str(records / "T-1.yaml"))
+    res = commit(store_dir)
+    assert (
+        res.returncode != 0 and "T-1.yaml:6: schema: status: 'doing'" in res.stdout + res.stderr
+    ), res.stdout
+    git(store_dir, "add", "gitstore.yaml")  # stage the lax config back: now it commits
+    assert commit(store_dir).returncode == 0
+
+
+def test_a_broken_staged_config_is_refused(store_dir: Path) -> None:
+    committed(store_dir)
+    config = store_dir / "gitstore.yaml"
+    good = config.read_text()
+    config.write_text(good.replace("path: records/tasks", "path: ../outside"))
+    git(store_dir, "add", "gitstore.yaml")
+    config.write_text(good)  # only the commit's copy is broken
+    res = commit(store_dir)
+    assert res.returncode != 0
+    assert (
+        "gitstore.yaml:1: config: collections.tasks.path: '../outside'" in res.stdout + res.stderr
+    ), res.stdout
+
+
+@pytest.mark.parametrize(
+    "path", [".gitstore/locks/store.lock", "records/tasks/.gitstore-tmp-T-1.yaml.42.ab12cd34"]
+)
+def test_runtime_state_is_refused(store_dir: Path, path: str) -> None:
+    committed(store_dir)
+    (store_dir / path).parent.mkdir(parents=True, exist_ok=True)
+    (store_dir / path).write_text("12345 gitstore set\n")
+    git(store_dir, "add", "-f", path)
+    res = commit(store_dir)
+    assert res.returncode != 0, res.stdout + res.stderr
+    out = res.stdout + res.stderr
+    assert (
+        f"{path}:1: runtime-state: runtime state must not be committed; git rm --cached it" in out
+    )
+
+
+def test_a_secret_written_with_yaml_escapes_is_refused(store_dir: Path) -> None:
+    records = committed(store_dir)
+    (records / "T-2.yaml").write_text('id: T-2\ntitle: x\nowner: "AKIA\\x49OSFODNN7EXAMPLE"\n')
+    git(store_dir, "add", "-A")
+    res = commit(store_dir)
+    assert res.returncode != 0
+    assert (
+        "records/tasks/T-2.yaml:3: secret: looks like an AWS access key id"
+        in res.stdout + res.stderr
+    )
+
+
+def test_ids_that_collide_on_case_insensitive_file_systems_are_refused(store_dir: Path) -> None:
+    config = store_dir / "gitstore.yaml"
+    config.write_text(config.read_text() + "  notes:\n    path: records/notes\n")
+    notes = store_dir / "records" / "notes"
+    notes.mkdir(parents=True)
+    (notes / "abc.yaml").write_text("id: abc\n")
+    git(store_dir, "add", "-A")
+    assert commit(store_dir).returncode == 0
+    (notes / "ABC.yaml").write_text("id: ABC\n")
+    git(store_dir, "add", "-A")
+    res = commit(store_dir)
+    assert res.returncode != 0
+    assert (
+        "records/notes/ABC.yaml:1: id-collision: collides with abc.yaml on case-insensitive "
+        "file systems (macOS, Windows); rename one"
+    ) in res.stdout + res.stderr
+
+
+def test_a_clean_merge_the_merged_schema_rejects_is_refused(store_dir: Path) -> None:
+    store = Store.open(store_dir)
+    store.put("tasks", {"id": "T-1", "title": "a"})
+    git(store_dir, "add", "-A")
+    assert commit(store_dir).returncode == 0
+    git(store_dir, "checkout", "-qb", "other")
+    with store.update("tasks", "T-1") as rec:
+        rec["status"] = "doing"  # valid here
+    git(store_dir, "commit", "-qam", "doing")
+    git(store_dir, "checkout", "-q", "main")
+    _drop_blocked(store_dir)  # no 'doing' any more: each branch alone is valid
+    git(store_dir, "commit", "-qam", "fewer states")
+    res = subprocess.run(
+        ["git", "merge", "--no-edit", "other"], cwd=store_dir, capture_output=True, text=True
+    )
+    assert res.returncode != 0, res.stdout + res.stderr
+    assert "records/tasks/T-1.yaml:6: schema: status: 'doing'" in res.stdout + res.stderr
+    assert "gitstore pre-merge-commit: commit refused" in res.stderr
+    assert git(store_dir, "rev-parse", "HEAD^@").count("\n") == 1  # no merge commit was made
+    git(store_dir, "merge", "--abort")
+    res = subprocess.run(
+        ["git", "merge", "--no-edit", "--no-verify", "other"], cwd=store_dir, capture_output=True
+    )
+    assert res.returncode == 0  # the user's choice, as for a commit
