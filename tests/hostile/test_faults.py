@@ -3,8 +3,9 @@ stored, through the CLI and the API.
 
 I/O errors are injected — "mock only what cannot be real": the suite runs as root, who ignores
 permission bits, and a full or read-only disk cannot be had without privileges. They go through
-``gitstore.fs.fault_hook`` for store files and through the ``os`` call itself for lock files
-and the state folder (see runner.py), each in a fresh process. Every error is one line naming
+``gitstore.fs.fault_hook`` for the steps of a write, and through the ``os`` call itself where
+the real error would come from (``open`` for EACCES) and for lock files and the state folder
+(see runner.py), each in a fresh process. Every error is one line naming
 the file and the system's reason, exit 1, and the file on disk exactly as it was.
 
 Corrupt metadata committed by someone else is refused by a write, never silently repaired: the
@@ -32,9 +33,11 @@ from tests.hostile.harness import (
 
 T1 = "records/tasks/T-1.yaml"
 T2 = "records/tasks/T-2.yaml"
-NOSPACE = "No space left on device"
-READONLY = "Read-only file system"
-DENIED = "Permission denied"
+# Key words, not strerror verbatim: "No space left on device" and "no space left on the device"
+# both say it.
+NOSPACE = "no space"
+READONLY = "read-only"
+DENIED = ("permission", "denied", "not allowed")
 LOCK = ("lock",)
 NONE = lambda w: None  # noqa: E731  (nothing to arrange: the fault is the case)
 
@@ -76,7 +79,7 @@ FAULTS = [
         "eacces-reading-a-record-get",
         FAULT,
         NONE,
-        faulty(["read:EACCES:T-1.yaml"], "get", "T-1"),
+        faulty(["os.open:EACCES:T-1.yaml"], "get", "T-1"),
         1,
         (T1, DENIED),
         "exit 1, one line: the read error names the file (what chmod 000 does to a non-root user)",
@@ -85,7 +88,7 @@ FAULTS = [
         "eacces-reading-a-record-list",
         FAULT,
         NONE,
-        faulty(["read:EACCES:T-2.yaml"], "list", "tasks"),
+        faulty(["os.open:EACCES:T-2.yaml"], "list", "tasks"),
         1,
         (T2, DENIED),
         "exit 1, one line naming the unreadable record",
@@ -94,7 +97,7 @@ FAULTS = [
         "eacces-reading-a-record-validate",
         FAULT,
         NONE,
-        faulty(["read:EACCES:T-2.yaml"], "validate"),
+        faulty(["os.open:EACCES:T-2.yaml"], "validate"),
         1,
         (T2, DENIED),
         "exit 1: validate reports the unreadable file (it reads through gitstore.fs like "
@@ -115,7 +118,7 @@ FAULTS = [
         NONE,
         faulty(["fsync:EIO:T-1.yaml"], "set", "T-1", "title=y"),
         1,
-        (T1, "Input/output error"),
+        (T1, ("input/output", "i/o")),
         UNCHANGED + " (a failed fsync is never retried and called a success)",
     ),
     Case(
@@ -124,7 +127,7 @@ FAULTS = [
         NONE,
         faulty(["open:ENAMETOOLONG:T-1.yaml"], "set", "T-1", "title=y"),
         1,
-        (T1, "File name too long"),
+        (T1, "too long"),
         UNCHANGED,
     ),
     Case(
@@ -146,13 +149,24 @@ FAULTS = [
         "exit 1, one line naming the lock file; nothing is created",
     ),
     Case(
+        "enametoolong-opening-the-lock-file",
+        FAULT,
+        NONE,
+        faulty(["os.open:ENAMETOOLONG:T-1.lock"], "rm", "T-1"),
+        1,
+        ("T-1.lock", "too long"),
+        "exit 1, one line naming the lock file; the record is unchanged",
+    ),
+    Case(
         "enospc-writing-the-lock-holder",
         FAULT,
         NONE,
         faulty(["os.pwrite:ENOSPC:.lock"], "set", "T-1", "title=y"),
-        1,
-        (*LOCK, NOSPACE),
-        "exit 1, one line: the lock's pid line cannot be written; the record is unchanged",
+        0,
+        (),
+        "exit 0: the pid line in a lock file is only a hint for waiters, so failing to write it "
+        "fails nothing; the lock is still taken and released",
+        allow=("records/tasks/T-1.yaml",),
     ),
     Case(
         "erofs-creating-the-state-folder",
@@ -191,7 +205,7 @@ FAULTS = [
         "eacces-api-get",
         FAULT,
         NONE,
-        faulty_api(["read:EACCES:T-1.yaml"], "store.get('tasks', 'T-1')"),
+        faulty_api(["os.open:EACCES:T-1.yaml"], "store.get('tasks', 'T-1')"),
         1,
         (T1, DENIED),
         "a GitStoreError (exit 1) naming the file, not a bare PermissionError",

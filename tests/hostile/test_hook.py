@@ -68,6 +68,10 @@ def _nothing_committed(world: World, res: Result) -> None:
 def _no_merge_commit(world: World, res: Result) -> None:
     merges = world.git("rev-list", "--merges", "HEAD").out.strip()
     assert not merges, "a merge commit was made"
+    # Concluding the refused merge by hand meets the pre-commit hook, which refuses it too.
+    done = world.git("commit", "-q", "--no-edit", check=False)
+    assert done.code != 0, "git commit concluded the refused merge"
+    assert not world.git("rev-list", "--merges", "HEAD").out.strip(), "a merge commit was made"
 
 
 def secret(value: str):  # type: ignore[no-untyped-def]
@@ -108,7 +112,8 @@ def diverged(attack, local: dict[str, Content]):  # type: ignore[no-untyped-def]
 
 REFUSED = "git commit exits 1; the hook names the file"
 MERGE_REFUSED = (
-    "git pull exits 1: the clean merge is refused by the pre-merge-commit hook (no merge commit)"
+    "git pull exits 1: the clean merge is refused by the pre-merge-commit hook (no merge commit; "
+    "a later git commit to conclude it is refused too)"
 )
 MERGE_ALLOW = ("records", "gitstore.yaml", "ROADMAP.md")  # what the merge itself checks out
 NEW_T5 = {T5: record("T-5", title="victim's new task")}
@@ -233,7 +238,9 @@ CASES = [
         COMMIT,
         1,
         ("records/tasks/.gitstore-tmp-T-1.yaml.1.deadbeef",),
-        REFUSED + ": a gitstore temp file is never committed",
+        REFUSED + ": a gitstore temp file is never committed (the sweep on open may remove the "
+        "worktree copy)",
+        allow=("records/tasks/.gitstore-tmp-T-1.yaml.1.deadbeef",),
         after=(_nothing_committed,),
     ),
     Case(

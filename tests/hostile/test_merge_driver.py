@@ -174,10 +174,11 @@ ODD = "records/tasks/T-7$(touch pwned).yaml"
 
 
 def odd_name(world: World) -> None:
+    """Both sides edit the oddly named file, different fields: the driver runs, merges clean."""
     world.deliver({ODD: record("T-7", title="odd name")})
     put_files(world.victim, {ODD: record("T-7", title="odd name, victim")})
     world.git("commit", "-q", "--no-verify", "-a", "-m", "victim's edit")
-    world.attack({ODD: record("T-7", title="odd name, attacker")})
+    world.attack({ODD: record("T-7", title="odd name", owner="eve")})
 
 
 CASES.append(

@@ -12,7 +12,7 @@ import socket
 from tests.hostile.harness import LOCAL, Case, World, api, cases, cli, run_case
 
 T4 = "records/tasks/T-4.yaml"
-NOT_REGULAR = ("not a regular file", "fifo", "named pipe", "socket", "directory")
+NOT_REGULAR = ("not a regular file", "fifo", "named pipe", "socket", "directory", "folder")
 
 
 def fifo(path: str):  # type: ignore[no-untyped-def]
