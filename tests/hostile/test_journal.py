@@ -23,10 +23,12 @@ from tests.hostile.harness import (
     api,
     cases,
     cli,
+    record,
     run_case,
 )
 
 TEMP = "records/tasks/.gitstore-tmp-T-1.yaml.4242.deadbeef"
+T2_TEMP = "records/tasks/.gitstore-tmp-T-2.yaml.4242.deadbeef"
 JOURNAL = ".gitstore/journal.json"
 
 
@@ -62,6 +64,17 @@ def journal(target, payload=None, temp: str = TEMP, extra=None):  # type: ignore
         world.deliver(files)
 
     return arrange
+
+
+def untracked(arrange):  # type: ignore[no-untyped-def]
+    """``arrange``, then the victim follows the hook's advice for committed runtime state
+    (``git rm -r --cached .gitstore``): the files stay in the worktree, now untracked."""
+
+    def both(world: World) -> None:
+        arrange(world)
+        world.git("rm", "-r", "-q", "--cached", ".gitstore")
+
+    return both
 
 
 def _config_attack():  # type: ignore[no-untyped-def]
@@ -235,6 +248,27 @@ CASES = [
         words=("second task",),
         expect=INERT + "; T-2 keeps its committed content",
         allow=SWEPT,
+    ),
+    Case(
+        "journal-untracked-after-following-the-advice",
+        PUSHED,
+        untracked(journal(".git/config", _fsmonitor)),
+        cli("get", "T-1"),
+        0,
+        expect=INERT + ": after the victim does as told (git rm -r --cached .gitstore) the "
+        "journal is untracked but still came from a commit; it is never adopted",
+        allow=SWEPT,
+    ),
+    Case(
+        "journal-untracked-onto-a-record",
+        PUSHED,
+        untracked(journal("records/tasks/T-2.yaml", record("T-2", title="smuggled"), temp=T2_TEMP)),
+        cli("get", "T-2"),
+        0,
+        words=("second task",),
+        expect=INERT + ": a well-formed entry (a real temp name, a record target) from a "
+        "committed journal does not overwrite T-2 either",
+        allow=(T2_TEMP,),
     ),
     Case(
         "journal-is-a-symlink-to-dev-zero",
