@@ -84,7 +84,7 @@ class Store:
         root = find_root(path)
         actor = actor or os.environ.get("GITSTORE_USER") or getpass.getuser()
         if lock_timeout is None:
-            lock_timeout = float(os.environ.get("GITSTORE_LOCK_TIMEOUT") or 10.0)
+            lock_timeout = _seconds(os.environ.get("GITSTORE_LOCK_TIMEOUT") or "10")
         store = cls(root, load_config(root), actor=actor, lock_timeout=lock_timeout)
         store._adopt_legacy_journal()
         if (store.state / JOURNAL).exists():
@@ -117,8 +117,8 @@ class Store:
 
     def _adopt_legacy_journal(self) -> None:
         """An older gitstore kept its journal in the working tree's ``.gitstore/``. Finish it
-        only when this clone wrote it: a journal that git checked out came from a commit, and
-        what a commit brings is never replayed."""
+        only when this clone wrote it: a journal that any commit ever held came from someone
+        else, and what a commit brings is never replayed."""
         legacy = legacy_dir(self.root, self.state)
         if legacy is None:
             return
@@ -128,9 +128,15 @@ class Store:
             return
         from gitstore import gitio
 
-        listed = gitio.git("ls-files", "--", f"{legacy.name}/{JOURNAL}", cwd=self.root, check=False)
-        if listed.returncode != 0 or listed.stdout.strip():
-            return  # tracked (it arrived by git) or unknown: never replayed; doctor reports it
+        # Any commit that ever held a journal there (in any case: macOS and Windows fold it)
+        # brought it: never replayed, even once untracked again. Doctor reports the folder.
+        spec = f":(icase){legacy.name}/{JOURNAL}"
+        listed = gitio.git("ls-files", "--", spec, cwd=self.root, check=False)
+        ever = gitio.git(
+            "log", "--all", "-1", "--format=%H", "--", spec, cwd=self.root, check=False
+        )
+        if listed.returncode or listed.stdout.strip() or ever.returncode or ever.stdout.strip():
+            return
         fs.ensure_dir(self.state)
         fs.atomic_write(self.state / JOURNAL, raw)
         fs.remove(legacy / JOURNAL)
@@ -484,6 +490,16 @@ class Store:
         from gitstore.transaction import Transaction
 
         return Transaction(self)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 86400:  # also refuses nan and inf
+        raise UsageError(f"GITSTORE_LOCK_TIMEOUT={text!r}: give seconds, e.g. 10")
+    return value
 
 
 def check_metadata(old: Record, path: Path) -> None:

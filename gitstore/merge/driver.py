@@ -77,6 +77,9 @@ def merge_files(base: str, ours: str, theirs: str, path: str) -> int:
             "(see its conflicts: block; 'gitstore resolve' or edit it)",
         )
         return CONFLICTS
+    if any(line.startswith("conflicts:") for line in result.text.splitlines()):
+        _say(path, "a side still holds an unresolved conflicts: block; 'gitstore resolve' it")
+        return CONFLICTS
     return CLEAN
 
 
@@ -153,11 +156,15 @@ def _invalid_text(path: str, text: str, root: str) -> str | None:
     from gitstore.errors import RecordError
     from gitstore.record import loads
 
+    settings = _settings(root)
+    size = len(text.encode("utf-8"))
+    if size > settings.max_bytes:
+        return f"the merged record is {size} bytes, over the {settings.max_bytes}-byte limit"
     try:
         data = loads(text, path)
     except RecordError as err:
         return f"the merged record does not parse ({_where(err)})"
-    collection = _settings(root).collection_of(path)
+    collection = settings.collection_of(path)
     problems = collection.problems(data) if collection is not None else []
     if problems:
         return f"the merged record fails its schema ({'; '.join(problems)})"
@@ -269,9 +276,10 @@ def _config(root: str) -> dict[str, object]:
 class _Settings:
     """What the driver takes from gitstore.yaml: the collections and the tombstone policy."""
 
-    def __init__(self, collections: list[Collection], tombstones: str):
+    def __init__(self, collections: list[Collection], tombstones: str, max_bytes: int = 1 << 20):
         self.collections = collections
         self.tombstones = tombstones
+        self.max_bytes = max_bytes
 
     def collection_of(self, path: str) -> Collection | None:
         folder = os.path.dirname(path)
@@ -295,7 +303,10 @@ def _settings(root: str) -> _Settings:
             where = os.path.join(root, "gitstore.yaml")
             try:
                 collections = list(parse_collections(raw, where).values())
-                _loaded[root] = _Settings(collections, tombstone_policy(raw))
+                limits = raw.get("limits")
+                limit = limits.get("max_record_bytes") if isinstance(limits, dict) else None
+                max_bytes = limit if isinstance(limit, int) and 0 < limit <= 16 << 20 else 1 << 20
+                _loaded[root] = _Settings(collections, tombstone_policy(raw), max_bytes)
             except (GitStoreError, AttributeError, TypeError, ValueError):
                 pass  # a config with the wrong shape: defaults, as with none
     return _loaded[root]
