@@ -91,3 +91,28 @@ def test_ids_windows_cannot_hold_are_refused(bad: str) -> None:
 @pytest.mark.parametrize("good", ["CONSOLE", "COM10", "LPT0", "icon", "T-1", "a.b", "NULL-1"])
 def test_ids_that_only_look_reserved_keep_working(good: str) -> None:
     assert Collection("notes", "records/notes", id_pattern=".+").check_id(good) == good
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"(T-[0-9]+|(a+)+b)", r"(a|aa)*", r"x(\w+\s?)*y", r"(.)\1", r"\w*\w*\w*\w*x", r"(?:a\w+)*"],
+)
+def test_patterns_that_could_backtrack_forever_are_refused(pattern: str) -> None:
+    from gitstore.schema import pattern_problem
+
+    assert pattern_problem(pattern) is not None
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"T-[0-9]+",
+        r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+        r"PRIORITY[ \t]+(?P<id>\d+(?:\.\d+)*)",
+        r"(-[a-z0-9]+)*",
+    ],
+)
+def test_ordinary_patterns_are_accepted(pattern: str) -> None:
+    from gitstore.schema import pattern_problem
+
+    assert pattern_problem(pattern) is None

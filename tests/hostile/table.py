@@ -29,7 +29,7 @@ MODULES = (
 )
 
 HEADER = """\
-# Hostile cases (issue 9)
+# Hostile cases
 
 Generated from `tests/hostile/` by `python -m tests.hostile.table --write`; a test fails when
 this file is stale. Everything that arrives by git is untrusted: each case below is delivered the
