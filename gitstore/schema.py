@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gitstore.errors import ConfigError, RecordError, UsageError
+from gitstore.ids import mode_of
 
 CONFIG_NAME = "gitstore.yaml"
 TYPES = ("str", "text", "int", "float", "bool", "date", "enum", "list")
@@ -85,6 +86,7 @@ class Collection:
     id_prefix: str = ""
     extra: str = "allow"
     fields: dict[str, Field] = field(default_factory=dict)
+    ids: str = "auto"  # random | sequential | auto: gitstore.ids picks for ``add`` without an id
 
     def check_id(self, record_id: object) -> str:
         """Return ``record_id`` if it is a safe id for this collection, else raise UsageError."""
@@ -256,6 +258,7 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
             id_prefix=str(spec.get("id_prefix") or ""),
             extra=str(spec.get("extra") or "allow"),
             fields=fields,
+            ids=mode_of(name, spec, pattern, str(spec.get("id_prefix") or ""), path),
         )
     roadmap = raw.get("roadmap") or {}
     limits = raw.get("limits") or {}

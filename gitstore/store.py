@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
 from gitstore.errors import NotAStore, NotFound, RecordError, UsageError, VersionConflict
+from gitstore.ids import new_id as new_id_for
 from gitstore.record import (
     META,
     check_data,
@@ -387,13 +388,14 @@ class Store:
             return stamped
 
     def add(self, collection: str, fields: Record, record_id: str | None = None) -> Record:
-        """Create a record with the collection's defaults; picks the next free id if none given."""
+        """Create a record with the collection's defaults. Without an id it picks one (random by
+        default, so another clone cannot pick the same: see :mod:`gitstore.ids`)."""
         coll = self.collection(collection)
         defaults = {f.name: f.default for f in coll.fields.values() if f.default is not None}
         values = defaults | fields
         ordered = {k: values[k] for k in coll.fields if k in values} | values  # schema order
         while True:
-            new_id = record_id or coll.next_id(set(self.ids(collection)))
+            new_id = record_id or new_id_for(coll, set(self.ids(collection)))
             try:
                 return self.put(collection, {"id": new_id} | ordered, expected_version=0)
             except VersionConflict:
