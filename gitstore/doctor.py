@@ -101,7 +101,27 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
         or "unset: consider 'git config core.fsync committed' so commits "
         "survive a power loss as store files do",
     )
+    ahead = _clocks_ahead(store)
+    report("clocks", not ahead, "; ".join(ahead) or "none ahead of this machine's clock")
     return checks
+
+
+def _clocks_ahead(store: Store) -> list[str]:
+    """Records whose times are too far ahead of this machine's clock (they would win every
+    merge); also what ``gitstore validate`` refuses."""
+    from gitstore.errors import RecordError
+    from gitstore.record import clock_problems
+
+    found = []
+    for name in store.config.collections:
+        for record_id in store.ids(name):
+            try:
+                _, rec = store.read(name, record_id)
+            except RecordError:
+                continue  # reported by the conflicts and validate checks
+            for _, message in clock_problems(rec or {}):
+                found.append(f"{name}/{record_id}: {message}")
+    return found
 
 
 def _locks(store: Store) -> str:

@@ -29,6 +29,7 @@ from gitstore.record import (
     rewrite,
     same,
     time_problem,
+    too_far_ahead,
 )
 from gitstore.schema import CONFIG_NAME, Collection, Config, check_record, load_config
 from gitstore.statedir import legacy_dir, state_dir
@@ -283,6 +284,8 @@ class Store:
         } | stamped
         if old is not None:
             clocks = dict(old["clocks"]) if isinstance(old.get("clocks"), dict) else {}
+            # A clock far ahead (a hand-set or fast clock) would win every merge: bring it to now.
+            clocks = {k: now if too_far_ahead(v) else v for k, v in clocks.items()}
             missing = object()
             for key in dict.fromkeys([*old, *stamped]):
                 if key in META or key in ("clocks", "conflicts"):

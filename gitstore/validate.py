@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gitstore import fs, gitio
 from gitstore.errors import RecordError
-from gitstore.record import loads
+from gitstore.record import clock_problems, loads
 from gitstore.roadmap import Parser, status_meaning, unfenced
 from gitstore.schema import Collection, Config
 
@@ -119,6 +119,8 @@ class Validator:
             if key == "id":
                 continue  # reported above, with the file name
             found.append(Problem(path, _line_of(text, key), rule, problem))
+        for key, message in clock_problems(rec):
+            found.append(Problem(path, _line_of(text, key), "clock-ahead", message))
         if coll.extra == "warn":
             for key in coll.unknown(rec):
                 found.append(

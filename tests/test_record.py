@@ -11,7 +11,18 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from gitstore.errors import RecordError
-from gitstore.record import RESERVED, dumps, loads, next_clock, parse_time, rewrite, same
+from gitstore.record import (
+    RESERVED,
+    clock_problems,
+    dumps,
+    format_time,
+    loads,
+    next_clock,
+    parse_time,
+    rewrite,
+    same,
+    too_far_ahead,
+)
 
 TRAPS = [
     "no",
@@ -126,8 +137,24 @@ def test_rewrite_changes_only_the_changed_lines() -> None:
 
 
 def test_timestamps_stay_text_and_clock_moves_forward() -> None:
-    ahead = "2999-01-01T00:00:00.000000Z"
-    assert next_clock(ahead) == "2999-01-01T00:00:00.000001Z"
+    soon = format_time(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2))
+    assert next_clock(soon) == format_time(parse_time(soon) + dt.timedelta(microseconds=1))
+    # A time far ahead (a hand-set 2999, a clock a year fast) is not followed: now is stamped.
+    for ahead in (
+        "2999-01-01T00:00:00.000000Z",
+        format_time(dt.datetime.now(dt.UTC) + dt.timedelta(days=365)),
+    ):
+        assert parse_time(next_clock(ahead)) <= dt.datetime.now(dt.UTC)
+        assert too_far_ahead(ahead) and not too_far_ahead(next_clock(ahead))
+    assert [
+        k
+        for k, _ in clock_problems(
+            {
+                "last_modified": "2999-01-01T00:00:00Z",
+                "clocks": {"a": soon, "b": "2999-01-01T00:00:00Z"},
+            }
+        )
+    ] == ["last_modified", "clocks"]
     assert parse_time(next_clock()) <= dt.datetime.now(dt.UTC)
     rec = loads("id: T-1\nlast_modified: 2026-11-22T09:41:07.123456Z\n")
     assert rec["last_modified"] == "2026-11-22T09:41:07.123456Z"
