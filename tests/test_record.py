@@ -187,3 +187,20 @@ def test_loads_never_raises_anything_but_record_error(text: str) -> None:
     assume("\x00" not in text)
     with contextlib.suppress(RecordError):
         loads(text)
+
+
+def test_rewrite_keeps_crlf_line_endings() -> None:
+    text = "id: T-1\r\nversion: 1\r\n# a note\r\ntitle: x\r\nnotes: |\r\n  a\r\n  b\r\n"
+    old = loads(text)
+    out = rewrite(text, old, old | {"title": "new", "notes": "a\nb\nc\n", "owner": "z"})
+    assert out.count("\n") == out.count("\r\n") and "# a note\r\ntitle: new\r\n" in out
+    assert loads(out)["notes"] == "a\nb\nc\n" and loads(out)["owner"] == "z"
+
+
+@pytest.mark.parametrize("indent", ["", "  ", "    "])
+def test_rewrite_keeps_a_block_list_a_block_list(indent: str) -> None:
+    text = f"id: T-1\ntags:\n{indent}- a\n{indent}- b\ntitle: x\n"
+    old = loads(text)
+    out = rewrite(text, old, old | {"tags": ["a", "b", "c"]})
+    assert out == f"id: T-1\ntags:\n{indent}- a\n{indent}- b\n{indent}- c\ntitle: x\n"
+    assert rewrite(text, old, old | {"tags": []}) == "id: T-1\ntags: []\ntitle: x\n"
