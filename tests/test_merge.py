@@ -92,11 +92,24 @@ def test_flag_keeps_ours_and_records_the_conflict(
         assert ("ours" in entry) == (key in x) and ("theirs" in entry) == (key in y)
 
 
-def test_add_add_and_unparseable_sides() -> None:
-    a = dumps(_record({"title": "a"}, 1, 1, "a"))
-    c = dumps(_record({"title": "c", "owner": "c"}, 1, 2, "c"))
-    merged = loads(merge_record(None, a, c, LWW).text)
-    assert merged["title"] == "c" and merged["owner"] == "c"
+def test_add_add_is_never_fused() -> None:
+    a = dumps(_record({"title": "a", "status": "todo"}, 1, 1, "a"))
+    c = dumps(_record({"title": "c", "owner": "c", "status": "todo"}, 1, 2, "c"))
+    for ours, theirs in ((a, c), (c, a)):
+        result = merge_record(None, ours, theirs, LWW)
+        merged = loads(result.text)
+        assert result.conflicts == ["owner", "title"] and result.notes
+        mine, yours = loads(ours), loads(theirs)
+        # Both versions recoverable: ours in the fields, theirs' differing values in the block.
+        assert {k: merged[k] for k in ("title", "status")} == {
+            k: mine[k] for k in ("title", "status")
+        }
+        assert merged.get("owner") == mine.get("owner")
+        for key in ("title", "owner"):
+            entry = merged["conflicts"][key]
+            assert entry.get("theirs") == yours.get(key) and "base" not in entry
+    same = dumps(_record({"title": "a", "status": "todo"}, 1, 5, "b"))
+    assert merge_record(None, a, same, LWW).conflicts == []  # the same content: no conflict
 
 
 # ---------------------------------------------------------------- roadmap
@@ -269,7 +282,7 @@ def _keeps(result: bytes, *sides: bytes) -> bool:
             None,
             RECORD.replace("base", "ours").encode(),
             RECORD.replace("base", "theirs").replace("00:00:00", "00:00:01").encode(),
-            {0},
+            {1},
         ),
         (
             "10 MiB side",
@@ -290,6 +303,9 @@ def test_driver_loses_no_text(
         assert merged["id"] == "T-1"
         if case == "10 MiB side":
             assert merged["title"] == "theirs" and len(merged["notes"]) == 10 << 20
+    elif case == "missing base (add/add)":
+        merged = loads(result.decode())  # a readable record, both titles in it
+        assert merged["title"] == "ours" and merged["conflicts"]["title"]["theirs"] == "theirs"
     elif b"\x00" not in theirs:
         assert _keeps(result, ours, theirs), (
             case

@@ -74,6 +74,8 @@ def merge_files(base: str, ours: str, theirs: str, path: str) -> int:
     except RecordError as err:
         return line_merge(base, ours, theirs, path, str(err))
     _write(ours, result.text)
+    for note in result.notes:
+        print(f"gitstore merge-driver: {path}: {note}", file=sys.stderr)
     if result.conflicts:
         print(
             f"gitstore merge-driver: {path}: conflicting edits of {', '.join(result.conflicts)} "
@@ -170,7 +172,7 @@ def _strategies(path: str, root: str) -> Callable[[str], str]:
     def strategy(key: str) -> str:
         if not loaded:
             loaded.append(_field_strategies(path, root))
-        return loaded[0].get(key, "lww")
+        return loaded[0].get(key, "auto")  # auto: a field the schema does not declare
 
     return strategy
 
