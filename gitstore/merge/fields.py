@@ -231,8 +231,11 @@ def _both_changed(
     later = ctx.later(field)
     if later is None:
         return _conflict(o, t)  # a hand edit on a side: nobody knows which edit is later
-    winner = o if later == "ours" else t
-    return Outcome(winner.lines if winner is not None else None)
+    winner, loser = (o, t) if later == "ours" else (t, o)
+    kept = winner.lines if winner is not None else None
+    # A comment the losing side added is still a person's text: it stays, above the field.
+    rescued = _rescue(kept or [], loser, b, indent) if loser is not None else []
+    return Outcome(kept, rescued=rescued)
 
 
 def _conflict(o: Entry | None, t: Entry | None) -> Outcome:

@@ -193,8 +193,8 @@ class _Merge:
         other side's field edits are kept either way."""
         b = self.b
         for deleter, editor in ((self.o, self.t), (self.t, self.o)):
-            if deleter.value("deleted") == b.value("deleted"):
-                continue
+            if deleter.value("deleted") in (b.value("deleted"), editor.value("deleted")):
+                continue  # not deleted here, or deleted on both sides
             if "true" not in (deleter.value("deleted") or ""):
                 continue
             edited = [

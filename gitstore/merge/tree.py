@@ -33,15 +33,17 @@ class Entry:
         head = code(lines[0])[len(key) + 1 + indent :].strip()
         if head[:1] in ("|", ">"):
             # A block scalar: every line is content (a '#' in it is text, not a comment).
-            self.value = "\n".join([head, *(line.rstrip("\n") for line in lines[1:])])
+            self.value = "\n".join([head, *_dedent([line.rstrip("\n") for line in lines[1:]])])
             return
         if not head and len(lines) > 1:
             self.children = cut_block(lines[1:])
         if self.children is not None:
             self.value = self.children.value()
         else:
-            # Indentation is kept: it is structure (which mapping a nested key belongs to).
-            self.value = "\n".join(c for c in (code(line).rstrip() for line in lines) if c)
+            # Relative indentation is structure (what an item holds); how far the value is
+            # indented as a whole is not (``key:\n- a`` and ``key:\n  - a`` are one list).
+            body = [c for c in (code(line).rstrip() for line in lines[1:]) if c]
+            self.value = "\n".join([head, *_dedent(body)])
 
     def text(self) -> str:
         return "".join(self.lines)
@@ -57,6 +59,11 @@ class Block:
 
     def value(self) -> str:
         return "\n".join(f"{k}\0{e.value}" for k, e in self.entries.items())
+
+
+def _dedent(lines: list[str]) -> list[str]:
+    width = min((indent_of(line) for line in lines if line.strip()), default=0)
+    return [line[width:] for line in lines]
 
 
 def indent_of(line: str) -> int:
