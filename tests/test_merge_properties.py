@@ -400,6 +400,15 @@ def check(tasks: Any, base: str, ours: str, theirs: str, text: str, conflicted: 
     b, o, t = (loads(s) for s in (base, ours, theirs))
     skip = {*conflicted, *META, "deleted"}  # a tombstone is settled by its policy (own tests)
     survives(b, o, t, merged, skip, text)
+
+    # A reorder made on one side only is kept.
+    def order(d: Any, keys: Any) -> list[str]:
+        return [k for k in d if k in keys and k != "conflicts"]
+
+    moved = [order(side, b) != order(b, side) for side in (o, t)]
+    for side, mine, other in ((o, *moved), (t, *reversed(moved))):
+        if mine and not other:
+            assert order(merged, side) == order(side, merged), (order(side, b), text)
     for key in conflicted:
         entry = merged["conflicts"][key]
         assert same(merged.get(key), entry.get("ours")), (key, text)

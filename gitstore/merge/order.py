@@ -2,9 +2,10 @@
 
 A side *reorders* when the items it shares with the base are not in the base's order. The result
 follows the order of the side that reordered; of the base when neither did; of the later side
-when both did. Items only one side has are then inserted after the item that precedes them on
-that side, the earlier side's first where both sides inserted at one place. ``first`` and
-``second`` name the earlier and the later side, so merging A into B and B into A agree.
+when both did. Items only one side has are then inserted before the item that follows them on
+that side (at the end when none does), the earlier side's first where both inserted at one
+place. ``first`` and ``second`` name the earlier and the later side, so merging A into B and B
+into A agree.
 """
 
 from __future__ import annotations
@@ -36,20 +37,14 @@ def merge_order(
         skeleton, others = base, (first, second)
     out = list(dict.fromkeys(skeleton))
     placed = set(out)
-    earlier: set[Hashable] = set()  # what the sides before this one inserted
     for side in others:
-        mine: set[Hashable] = set()
-        position = 0
-        for item in side:
+        items = list(side)
+        for n, item in enumerate(items):
             if item in placed:
-                # A new run goes after its predecessor, after what an earlier side put there.
-                position = out.index(item) + 1
-                while position < len(out) and out[position] in earlier:
-                    position += 1
                 continue
-            out.insert(position, item)
+            # Before the item that follows it on its side (so an appended item stays last, and
+            # where both sides inserted before one item the earlier side's come first).
+            after = next((x for x in items[n + 1 :] if x in placed), None)
+            out.insert(out.index(after) if after is not None else len(out), item)
             placed.add(item)
-            mine.add(item)
-            position += 1
-        earlier |= mine
     return out
