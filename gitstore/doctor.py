@@ -103,7 +103,28 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
     )
     ahead = _clocks_ahead(store)
     report("clocks", not ahead, "; ".join(ahead) or "none ahead of this machine's clock")
+    report("ids", True, _ids(store))
     return checks
+
+
+def _ids(store: Store) -> str:
+    """How each collection picks ids, and how to get random ones where an older config keeps
+    sequential ids (which two clones can pick alike)."""
+    from gitstore.ids import effective_mode
+
+    found = []
+    for coll in store.config.collections.values():
+        mode = effective_mode(coll)
+        if coll.ids == "auto" and mode == "sequential":
+            found.append(
+                f"{coll.name}: sequential, as id_pattern {coll.id_pattern} admits no random id: "
+                "two clones adding at once pick one id (their merge stops with an add/add "
+                f"conflict); for random ids widen it (e.g. {coll.id_prefix}[0-9a-z]+, existing ids "
+                "still match), or say ids: sequential to keep these"
+            )
+        else:
+            found.append(f"{coll.name}: {mode}")
+    return "; ".join(found)
 
 
 def _clocks_ahead(store: Store) -> list[str]:

@@ -74,6 +74,11 @@ def test_an_older_digits_only_pattern_keeps_sequential_ids(store_dir: Path) -> N
     assert effective_mode(store.collection("tasks")) == "sequential"
     store.put("tasks", {"id": "T-3", "title": "x"})
     assert store.add("tasks", {"title": "y"})["id"] == "T-4"
+    from gitstore.doctor import doctor
+
+    ids = next(c for c in doctor(store) if c["check"] == "ids")["detail"]
+    assert "tasks: sequential, as id_pattern T-[0-9]+ admits no random id" in ids
+    assert "T-[0-9a-z]+" in ids and "notifications: random" in ids
 
 
 def test_random_ids_with_a_pattern_that_refuses_them_is_a_config_error(store_dir: Path) -> None:
