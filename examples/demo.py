@@ -56,8 +56,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gitstore-demo-") as tmp:
         root = Path(tmp) / "project"
         gitstore("init", str(root), cwd=Path(tmp))
-        gitstore("add", "tasks", "title=Fix the notification loop", "tags=daemon,p0", cwd=root)
-        gitstore("add", "tasks", "title=Write the docs", "owner=alice", cwd=root)
+        gitstore(
+            "add", "tasks", "T-1", "title=Fix the notification loop", "tags=daemon,p0", cwd=root
+        )
+        gitstore("add", "tasks", "T-2", "title=Write the docs", "owner=alice", cwd=root)
+        gitstore(
+            "add", "tasks", "title=Without an id: a random one, no clone picks it too", cwd=root
+        )
 
         print("\n# a daemon process now updates T-1 300 times while we edit it from the CLI")
         daemon = subprocess.Popen([sys.executable, "-c", HAMMER, str(root)])

@@ -9,6 +9,7 @@ the driver's result for them into a follow-up commit.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from gitstore import fs, gitio
@@ -102,7 +103,48 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
         or "unset: consider 'git config core.fsync committed' so commits "
         "survive a power loss as store files do",
     )
+    ahead = _clocks_ahead(store)
+    report("clocks", not ahead, "; ".join(ahead) or "none ahead of this machine's clock")
+    report("ids", True, _ids(store))
     return checks
+
+
+def _ids(store: Store) -> str:
+    """How each collection picks ids, and how to get random ones where an older config keeps
+    sequential ids (which two clones can pick alike)."""
+    from gitstore.ids import effective_mode
+
+    found = []
+    for coll in store.config.collections.values():
+        mode = effective_mode(coll)
+        if coll.ids == "auto" and mode == "sequential":
+            found.append(
+                f"{coll.name}: sequential, as id_pattern {coll.id_pattern} admits no random id: "
+                "two clones adding at once pick one id (their merge stops with an add/add "
+                f"conflict); for random ids widen it (e.g. {coll.id_prefix}[0-9a-z]+, existing ids "
+                "still match), or say ids: sequential to keep these"
+            )
+        else:
+            found.append(f"{coll.name}: {mode}")
+    return "; ".join(found)
+
+
+def _clocks_ahead(store: Store) -> list[str]:
+    """Records whose times are too far ahead of this machine's clock (they would win every
+    merge); also what ``gitstore validate`` refuses."""
+    from gitstore.errors import RecordError
+    from gitstore.record import clock_problems
+
+    found = []
+    for name in store.config.collections:
+        for record_id in store.ids(name):
+            try:
+                _, rec = store.read(name, record_id)
+            except RecordError:
+                continue  # reported by the conflicts and validate checks
+            for _, message in clock_problems(rec or {}):
+                found.append(f"{name}/{record_id}: {message}")
+    return found
 
 
 def _locks(store: Store) -> str:
@@ -160,6 +202,8 @@ def check_merges(store: Store, revisions: str = "HEAD") -> list[dict[str, Any]]:
                 _text(b), _text(o), _text(t), name[len(prefix) :], str(store.root)
             )
             marked = bool(markers(name, _text(m).splitlines()))
+            if expected is not None and re.search(r"^conflicts:", expected, re.MULTILINE):
+                continue  # the driver stops here: what was committed is a person's resolution
             if expected is not None and (expected != _text(m) or marked):
                 found.append(
                     {

@@ -20,8 +20,11 @@ roadmap:
 collections:
   tasks:
     path: records/tasks
-    id_pattern: "T-[0-9]+"    # a regular expression every id must match in full
-    id_prefix: "T-"           # 'gitstore add tasks' without an id picks the next free T-<n>
+    id_pattern: "T-[0-9a-z]+" # a regular expression every id must match in full
+    id_prefix: "T-"
+    ids: random               # 'gitstore add tasks' without an id picks T- plus 6 random
+                              # characters (T-k3x9q2): clones never pick the same id. Or
+                              # sequential: the next free T-<n> (two clones can collide)
     extra: allow              # undeclared fields are kept (daemons add them); 'warn' or 'reject'
     fields:
       title:
@@ -47,8 +50,9 @@ collections:
 
   notifications:
     path: records/notifications
-    id_pattern: "N-[0-9]+"
+    id_pattern: "N-[0-9a-z]+"
     id_prefix: "N-"
+    ids: random
     fields:
       message:
         type: text

@@ -103,13 +103,61 @@ def parse_time(text: str) -> dt.datetime:
     return moment
 
 
+#: How far ahead of this machine's clock a stored time may be. Further ahead is a clock that runs
+#: fast or a hand-set time: under last-writer-wins it would beat every real edit until the world
+#: caught up, so validation refuses it and the clock below never follows it.
+MAX_AHEAD = dt.timedelta(minutes=5)
+
+
 def next_clock(previous: object = None) -> str:
-    """Hybrid logical clock: ``max(now, previous + 1µs)``, so an edit sorts after what it read."""
+    """Hybrid logical clock: ``max(now, previous + 1µs)``, so an edit sorts after what it read.
+
+    A ``previous`` more than :data:`MAX_AHEAD` ahead of now is not followed (the new stamp is
+    now): one record stamped 2099 must not make every later edit 2099 too. Only such a bogus
+    time then sorts after the edit that read it, and validation refuses to commit it anyway."""
     now = dt.datetime.now(dt.UTC)
     if isinstance(previous, str):
         with contextlib.suppress(ValueError, OverflowError):
-            now = max(now, parse_time(previous) + dt.timedelta(microseconds=1))
+            before = parse_time(previous)
+            if before - now <= MAX_AHEAD:
+                now = max(now, before + dt.timedelta(microseconds=1))
     return format_time(now)
+
+
+def too_far_ahead(stamp: object, now: dt.datetime | None = None) -> bool:
+    """Whether ``stamp`` (RFC 3339 text) is more than :data:`MAX_AHEAD` ahead of ``now``."""
+    if not isinstance(stamp, str):
+        return False
+    try:
+        moment = parse_time(stamp)
+    except (ValueError, OverflowError):
+        return False
+    return moment - (now or dt.datetime.now(dt.UTC)) > MAX_AHEAD
+
+
+def clock_problems(
+    data: Mapping[str, Any], now: dt.datetime | None = None
+) -> list[tuple[str, str]]:
+    """``(key, message)`` for each time in a record too far ahead of this machine's clock
+    (``last_modified``, and each ``clocks`` entry): for validation and ``gitstore doctor``."""
+    now = now or dt.datetime.now(dt.UTC)
+    found = []
+    times = [("last_modified", "last_modified", data.get("last_modified"))]
+    clocks = data.get("clocks")
+    if isinstance(clocks, dict):
+        times += [("clocks", f"clocks.{k}", v) for k, v in clocks.items()]
+    for key, name, stamp in times:
+        if too_far_ahead(stamp, now):
+            found.append(
+                (
+                    key,
+                    f"{name} is {stamp}, more than {MAX_AHEAD.seconds // 60} minutes ahead of "
+                    f"this machine's clock ({format_time(now)}): it would win every merge; fix "
+                    "the clock that wrote it, then set it to now (any gitstore edit of the "
+                    "record does)",
+                )
+            )
+    return found
 
 
 #: The last moment a record may carry: a later one could not be followed by a next edit.
@@ -390,21 +438,26 @@ def _block_text(value: str) -> str | None:
     return "".join(out)
 
 
-def value_lines(key: str, value: object) -> str | None:
-    """``key: value`` as complete lines, or None when the fast path cannot write it."""
+def value_lines(key: str, value: object, block: str | None = None) -> str | None:
+    """``key: value`` as complete lines, or None when the fast path cannot write it. A list is
+    written in block style with its items at indentation ``block`` when that is given (a list
+    that was written so stays so), else in flow style when short."""
     if isinstance(value, str) and "\n" in value:
-        block = _block_text(value)
-        if block is not None:
-            return f"{key}: {block}"
+        text = _block_text(value)
+        if text is not None:
+            return f"{key}: {text}"
     if isinstance(value, list):
         items = [_scalar(v) for v in value]
         if any(i is None or isinstance(v, (list, dict)) for i, v in zip(items, value, strict=True)):
             return None
         flat = [i for i in items if i is not None]
         flow = ", ".join(flat)
-        if not flat or (len(flow) <= 72 and not any(c in i for i in flat for c in ",[]{}#")):
+        if not flat or (
+            block is None and len(flow) <= 72 and not any(c in i for i in flat for c in ",[]{}#")
+        ):
             return f"{key}: [{flow}]\n"
-        return f"{key}:\n" + "".join(f"  - {i}\n" for i in items)
+        pad = "  " if block is None else block
+        return f"{key}:\n" + "".join(f"{pad}- {i}\n" for i in flat)
     if key == "clocks" and isinstance(value, dict):
         return clocks_lines(value)
     if key == "last_modified" and isinstance(value, str) and _STAMP.fullmatch(value):
@@ -489,7 +542,12 @@ def _has_comment(span: list[str]) -> bool:
 
 
 def rewrite(old_text: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    """New text for ``new``, changing only the lines of keys whose value changed."""
+    """New text for ``new``, changing only the lines of keys whose value changed. A file with
+    CRLF line endings keeps them (every line, new ones too)."""
+    if "\r\n" in old_text:
+        crlf = old_text.count("\r\n") * 2 > old_text.count("\n")
+        text = rewrite(old_text.replace("\r\n", "\n"), old, new)
+        return text.replace("\n", "\r\n") if crlf else text
     changed = [k for k in new if k not in old or not same(old[k], new[k])]
     removed = [k for k in old if k not in new]
     if not changed and not removed:
@@ -540,7 +598,7 @@ def _surgical(
             trusted = trusted and end == start + 1 and _one_line_value(lines[start])
             dropped.update(range(start, end))
         if key in new:
-            text = value_lines(key, new[key])
+            text = value_lines(key, new[key], _block_indent(lines, spans.get(key)))
             if text is None or not _KEY.fullmatch(key):
                 return None
             trusted = trusted and text.count("\n") == 1
@@ -566,6 +624,15 @@ def _surgical(
         if "id" in spans and i == spans["id"][1] - 1:
             out += sorted(after_id, key=lambda t: META.index(t.split(":", 1)[0]))
     return "".join(out + appended + last), trusted
+
+
+def _block_indent(lines: list[str], span: tuple[int, int] | None) -> str | None:
+    """The item indentation of a block list (``key:`` then ``- item`` lines), else None."""
+    if span is None or span[1] - span[0] < 2 or lines[span[0]].split(":", 1)[1].strip():
+        return None
+    item = lines[span[0] + 1]
+    stripped = item.lstrip(" ")
+    return item[: len(item) - len(stripped)] if stripped.startswith("- ") else None
 
 
 def _verified(text: str, expected: Mapping[str, Any]) -> bool:

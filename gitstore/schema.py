@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from gitstore.errors import ConfigError, RecordError, UsageError
+from gitstore.ids import mode_of
 
 if TYPE_CHECKING:  # the merge driver reads the config too, and pathlib costs it 3 ms
     from pathlib import Path
@@ -106,7 +107,7 @@ def _windows_problem(name: str) -> str | None:
 class Collection:
     """A collection: its folder, its ids and its fields."""
 
-    __slots__ = ("extra", "fields", "id_pattern", "id_prefix", "name", "path")
+    __slots__ = ("extra", "fields", "id_pattern", "id_prefix", "ids", "name", "path")
 
     def __init__(
         self,
@@ -116,9 +117,11 @@ class Collection:
         id_prefix: str = "",
         extra: str = "allow",
         fields: dict[str, Field] | None = None,
+        ids: str = "auto",  # random | sequential | auto: gitstore.ids picks for ``add``
     ):
         self.name, self.path, self.id_pattern = name, path, id_pattern
         self.id_prefix, self.extra, self.fields = id_prefix, extra, fields or {}
+        self.ids = ids
 
     def check_id(self, record_id: object) -> str:
         """Return ``record_id`` if it is a safe id for this collection, else raise UsageError."""
@@ -390,6 +393,7 @@ def parse_collections(raw: dict[str, Any], path: str | Path) -> dict[str, Collec
             id_prefix=str(spec.get("id_prefix") or ""),
             extra=str(spec.get("extra") or "allow"),
             fields=fields,
+            ids=mode_of(name, spec, pattern, str(spec.get("id_prefix") or ""), path),
         )
     folders = [c.path for c in collections.values()]
     for coll in collections.values():

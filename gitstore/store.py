@@ -26,6 +26,7 @@ from gitstore.errors import (
     UsageError,
     VersionConflict,
 )
+from gitstore.ids import new_id as new_id_for
 from gitstore.record import (
     META,
     check_data,
@@ -36,6 +37,7 @@ from gitstore.record import (
     rewrite,
     same,
     time_problem,
+    too_far_ahead,
 )
 from gitstore.schema import CONFIG_NAME, Collection, Config, check_record, load_config
 from gitstore.statedir import legacy_dir, state_dir
@@ -334,6 +336,8 @@ class Store:
         } | stamped
         if old is not None:
             clocks = dict(old["clocks"]) if isinstance(old.get("clocks"), dict) else {}
+            # A clock far ahead (a hand-set or fast clock) would win every merge: bring it to now.
+            clocks = {k: now if too_far_ahead(v) else v for k, v in clocks.items()}
             missing = object()
             for key in dict.fromkeys([*old, *stamped]):
                 if key in META or key in ("clocks", "conflicts"):
@@ -463,13 +467,14 @@ class Store:
             return stamped
 
     def add(self, collection: str, fields: Record, record_id: str | None = None) -> Record:
-        """Create a record with the collection's defaults; picks the next free id if none given."""
+        """Create a record with the collection's defaults. Without an id it picks one (random by
+        default, so another clone cannot pick the same: see :mod:`gitstore.ids`)."""
         coll = self.collection(collection)
         defaults = {f.name: f.default for f in coll.fields.values() if f.default is not None}
         values = defaults | fields
         ordered = {k: values[k] for k in coll.fields if k in values} | values  # schema order
         while True:
-            new_id = record_id or coll.next_id(set(self.ids(collection)))
+            new_id = record_id or new_id_for(coll, set(self.ids(collection)))
             try:
                 return self.put(collection, {"id": new_id} | ordered, expected_version=0)
             except VersionConflict as err:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
 from gitstore.errors import RecordError
-from gitstore.record import loads
+from gitstore.record import clock_problems, loads
 from gitstore.roadmap import Parser, Section, status_meaning, unfenced
 from gitstore.schema import Collection, Config
 
@@ -154,6 +154,8 @@ class Validator:
                     continue  # reported above, with the file name
                 rule, problem = "id", problem.removeprefix("id: ")
             found.append(Problem(path, _line_of(text, key), rule, problem))
+        for key, message in clock_problems(rec):
+            found.append(Problem(path, _line_of(text, key), "clock-ahead", message))
         if coll.extra == "warn":
             for key in coll.unknown(rec):
                 found.append(

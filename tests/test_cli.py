@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -29,24 +30,26 @@ def test_record_lifecycle_json(store_dir: Path) -> None:
         return json.loads(res.stdout)
 
     created = run("add", "tasks", "title=Fix the loop", "tags=daemon,p0", "due=2026-12-01")
-    assert created["id"] == "T-1" and created["status"] == "todo"  # type: ignore[index]
+    first = created["id"]  # type: ignore[index]
+    assert re.fullmatch(r"T-[0-9a-hjkmnp-tv-z]{6}", first) and created["status"] == "todo"  # type: ignore[index]
     assert created["tags"] == ["daemon", "p0"] and created["due"] == "2026-12-01"  # type: ignore[index]
-    updated = run("set", "T-1", "status=doing", "priority=2", "count:=3", "--if-version", "1")
+    updated = run("set", first, "status=doing", "priority=2", "count:=3", "--if-version", "1")
     assert updated["version"] == 2 and updated["priority"] == 2 and updated["count"] == 3  # type: ignore[index]
-    got = run("get", "tasks/T-1")
+    got = run("get", f"tasks/{first}")
     assert got == updated
-    run("add", "tasks", "title=Other", "status=done")
+    second = run("add", "tasks", "title=Other", "status=done")["id"]  # type: ignore[index]
+    assert second != first
     listed = run("list", "tasks", "--where", "status=doing")
-    assert [r["id"] for r in listed] == ["T-1"]  # type: ignore[union-attr,index]
-    unset = run("set", "T-1", "--unset", "priority")
+    assert [r["id"] for r in listed] == [first]  # type: ignore[union-attr,index]
+    unset = run("set", first, "--unset", "priority")
     assert "priority" not in unset  # type: ignore[operator]
-    run("rm", "T-1")
-    assert [r["id"] for r in run("list", "tasks")] == ["T-2"]  # type: ignore[union-attr,index]
-    assert [r["id"] for r in run("list", "tasks", "--deleted")] == ["T-1", "T-2"]  # type: ignore[union-attr,index]
+    run("rm", first)
+    assert [r["id"] for r in run("list", "tasks")] == [second]  # type: ignore[union-attr,index]
+    assert [r["id"] for r in run("list", "tasks", "--deleted")] == sorted([first, second])  # type: ignore[union-attr,index]
 
 
 def test_human_output(store_dir: Path) -> None:
-    gitstore("add", "tasks", "title=Fix the loop", cwd=store_dir)
+    gitstore("add", "tasks", "T-1", "title=Fix the loop", cwd=store_dir)
     got = gitstore("get", "T-1", cwd=store_dir)
     assert got.stdout.startswith("id: T-1\nversion: 1\n")
     table = gitstore("list", "tasks", cwd=store_dir)
@@ -54,7 +57,7 @@ def test_human_output(store_dir: Path) -> None:
 
 
 def test_global_options_before_the_command(store_dir: Path, tmp_path: Path) -> None:
-    gitstore("add", "tasks", "title=x", cwd=store_dir)
+    gitstore("add", "tasks", "T-1", "title=x", cwd=store_dir)
     res = gitstore("-C", str(store_dir), "--json", "get", "T-1", cwd=tmp_path)
     assert res.returncode == 0 and json.loads(res.stdout)["id"] == "T-1"
 
@@ -66,7 +69,7 @@ def _editor(tmp_path: Path, code: str) -> dict[str, str]:
 
 
 def test_edit_writes_valid_edit_keeping_comments(store_dir: Path, tmp_path: Path) -> None:
-    gitstore("add", "tasks", "title=x", cwd=store_dir)
+    gitstore("add", "tasks", "T-1", "title=x", cwd=store_dir)
     env = _editor(
         tmp_path, "open(p, 'w').write(text.replace('status: todo', '# why\\nstatus: doing'))"
     )
@@ -77,7 +80,7 @@ def test_edit_writes_valid_edit_keeping_comments(store_dir: Path, tmp_path: Path
 
 
 def test_invalid_edit_is_never_written_and_is_rescued(store_dir: Path, tmp_path: Path) -> None:
-    gitstore("add", "tasks", "title=x", cwd=store_dir)
+    gitstore("add", "tasks", "T-1", "title=x", cwd=store_dir)
     path = store_dir / "records/tasks/T-1.yaml"
     before = path.read_bytes()
     env = _editor(tmp_path, "open(p, 'w').write(text.replace('status: todo', 'status: [broken'))")
@@ -89,7 +92,7 @@ def test_invalid_edit_is_never_written_and_is_rescued(store_dir: Path, tmp_path:
 
 
 def test_unchanged_edit(store_dir: Path, tmp_path: Path) -> None:
-    gitstore("add", "tasks", "title=x", cwd=store_dir)
+    gitstore("add", "tasks", "T-1", "title=x", cwd=store_dir)
     res = gitstore("edit", "T-1", cwd=store_dir, env=_editor(tmp_path, ""))
     assert res.returncode == 0 and "no changes" in res.stdout
 
@@ -109,7 +112,7 @@ def test_every_command_has_help_with_an_example(command: str, tmp_path: Path) ->
 
 
 def test_records_are_committable(store_dir: Path) -> None:
-    gitstore("add", "tasks", "title=x", cwd=store_dir)
+    gitstore("add", "tasks", "T-1", "title=x", cwd=store_dir)
     git(store_dir, "add", "-A")
     git(store_dir, "commit", "-qm", "x")
     assert git(store_dir, "status", "--porcelain") == ""

@@ -90,11 +90,24 @@ def test_flag_keeps_ours_and_records_the_conflict(
         assert ("ours" in entry) == (key in x) and ("theirs" in entry) == (key in y)
 
 
-def test_add_add_and_unparseable_sides() -> None:
-    a = dumps(_record({"title": "a"}, 1, 1, "a"))
-    c = dumps(_record({"title": "c", "owner": "c"}, 1, 2, "c"))
-    merged = loads(merge_record(None, a, c, LWW).text)
-    assert merged["title"] == "c" and merged["owner"] == "c"
+def test_add_add_is_never_fused() -> None:
+    a = dumps(_record({"title": "a", "status": "todo"}, 1, 1, "a"))
+    c = dumps(_record({"title": "c", "owner": "c", "status": "todo"}, 1, 2, "c"))
+    for ours, theirs in ((a, c), (c, a)):
+        result = merge_record(None, ours, theirs, LWW)
+        merged = loads(result.text)
+        assert result.conflicts == ["owner", "title"] and result.notes
+        mine, yours = loads(ours), loads(theirs)
+        # Both versions recoverable: ours in the fields, theirs' differing values in the block.
+        assert {k: merged[k] for k in ("title", "status")} == {
+            k: mine[k] for k in ("title", "status")
+        }
+        assert merged.get("owner") == mine.get("owner")
+        for key in ("title", "owner"):
+            entry = merged["conflicts"][key]
+            assert entry.get("theirs") == yours.get(key) and "base" not in entry
+    same = dumps(_record({"title": "a", "status": "todo"}, 1, 5, "b"))
+    assert merge_record(None, a, same, LWW).conflicts == []  # the same content: no conflict
 
 
 # ---------------------------------------------------------------- roadmap (see test_merge_roadmap)
@@ -174,7 +187,7 @@ def _keeps(result: bytes, *sides: bytes) -> bool:
             None,
             RECORD.replace("base", "ours").encode(),
             RECORD.replace("base", "theirs").replace("00:00:00", "00:00:01").encode(),
-            {0},
+            {1},
         ),
         (
             "10 MiB side",
@@ -195,6 +208,9 @@ def test_driver_loses_no_text(
         assert merged["id"] == "T-1"
         if case == "10 MiB side":
             assert merged["title"] == "theirs" and len(merged["notes"]) == 10 << 20
+    elif case == "missing base (add/add)":
+        merged = loads(result.decode())  # a readable record, both titles in it
+        assert merged["title"] == "ours" and merged["conflicts"]["title"]["theirs"] == "theirs"
     elif b"\x00" not in theirs:
         assert _keeps(result, ours, theirs), (
             case
@@ -305,3 +321,105 @@ def test_a_full_tie_never_favours_a_side() -> None:
     y = dumps(_record({"title": "t", "status": "done"}, 2, 5, "same"))
     one, other = merge_record(base, x, y, LWW), merge_record(base, y, x, LWW)
     assert one.text == other.text and loads(one.text)["status"] in ("doing", "done")
+
+
+# ---------------------------------------------------------------- records: one test per rule
+
+AUTO = lambda key: {"tags": "union", "notes": "text", "status": "lww"}.get(key, "auto")  # noqa: E731
+HEAD = "id: T-1\nversion: 2\nlast_modified: 2026-01-01T00:00:00.000000Z\nmodified_by: base\n"
+
+
+def _both(base: str, x: str, y: str, strategy=AUTO):  # type: ignore[no-untyped-def]
+    one, other = merge_record(base, x, y, strategy), merge_record(base, y, x, strategy)
+    assert one.conflicts == other.conflicts
+    if not one.conflicts:
+        assert one.text == other.text
+    return one
+
+
+def _cli(text: str, seconds: int, **fields: object) -> str:
+    """A gitstore write of ``fields`` at 2026-01-01 + seconds: metadata and clocks move."""
+    old = loads(text)
+    stamp_ = format_time(BASE_TIME + dt.timedelta(seconds=seconds))
+    clocks = dict(old.get("clocks") or {}) | dict.fromkeys(fields, stamp_)
+    new = {k: v for k, v in old.items() if k != "clocks"} | fields
+    new |= {"version": old.get("version", 0) + 1, "last_modified": stamp_, "clocks": clocks}
+    return rewrite(text, old, new)
+
+
+def test_a_reorder_on_one_side_is_kept() -> None:
+    base = HEAD + "title: t\nstatus: todo\nowner: a\n"
+    moved = HEAD + "owner: a\ntitle: t\nstatus: todo\n"
+    result = _both(base, moved, _cli(base, 5, status="done"))
+    assert list(loads(result.text)) == [
+        "id",
+        "version",
+        "last_modified",
+        "modified_by",
+        "owner",
+        "title",
+        "status",
+        "clocks",
+    ]
+
+
+def test_the_losing_sides_comment_is_kept_above_the_field() -> None:
+    base = HEAD + "title: t\nstatus: todo\n"
+    early = _cli(base, 5, status="doing").replace("status: doing", "status: doing  # until friday")
+    result = _both(base, early, _cli(base, 9, status="done"))
+    assert "# until friday\nstatus: done\n" in result.text
+
+
+def test_delete_versus_a_hand_edit_is_a_conflict_under_lww() -> None:
+    base = HEAD + "title: t\nowner: a\n"
+    deleted = _cli(base, 5, deleted=True)
+    hand = base.replace("owner: a", "owner: b")
+    result = _both(base, deleted, hand, lambda key: "lww")
+    assert result.conflicts == ["deleted"] and loads(result.text)["owner"] == "b"
+    timed = _both(base, deleted, _cli(base, 9, owner="b"), lambda key: "lww")
+    assert timed.conflicts == [] and "deleted" not in loads(timed.text)  # the edit is later
+
+
+def test_text_appends_are_both_kept_once() -> None:
+    base = HEAD + "notes: |\n  one\n"
+    x = _cli(base, 5, notes="one\ntwo\n")
+    y = _cli(base, 9, notes="one\ntwo\nthree\n")  # its append contains x's: not repeated
+    assert loads(_both(base, x, y).text)["notes"] == "one\ntwo\nthree\n"
+    z = _cli(base, 9, notes="one\nzwei\n")
+    assert loads(_both(base, x, z).text)["notes"] == "one\ntwo\nzwei\n"  # the earlier first
+
+
+def test_an_undeclared_list_is_last_writer_wins_a_declared_one_a_union() -> None:
+    base = HEAD + "labels: [a]\ntags: [a]\n"
+    x = _cli(base, 5, labels=["a", "x"], tags=["a", "x"])
+    y = _cli(base, 9, labels=["a", "y"], tags=["a", "y"])
+    merged = loads(_both(base, x, y).text)
+    assert merged["labels"] == ["a", "y"] and merged["tags"] == ["a", "x", "y"]
+
+
+def test_line_endings_follow_the_side_that_changed_them() -> None:
+    base = HEAD + "title: t\nstatus: todo\n"
+    crlf = base.replace("\n", "\r\n")
+    result = _both(base, crlf, _cli(base, 5, status="done"))
+    assert (
+        result.text.count("\r\n") == result.text.count("\n") and "status: done\r\n" in result.text
+    )
+
+
+def test_a_virtual_bases_conflict_is_a_change_on_both_sides() -> None:
+    flag = lambda key: "flag" if key == "status" else "lww"  # noqa: E731
+    base = HEAD + "title: t\nstatus: todo\n"
+    virtual = merge_record(
+        base, _cli(base, 5, status="doing"), _cli(base, 6, status="blocked"), flag
+    )
+    assert virtual.conflicts == ["status"]
+    fields = virtual.text.split("conflicts:\n")[0]
+    doing = _cli(fields, 10, title="t")  # settled as ours, the value left in the field
+    blocked = _cli(fields.replace("status: doing", "status: blocked"), 11)
+    result = _both(virtual.text, doing, blocked, flag)
+    assert (
+        result.conflicts == ["status"] and "in conflict in the merge base too" in result.notes[-1]
+    )
+    assert loads(result.text)["conflicts"]["status"]["base"] == "todo"
+    again = _both(virtual.text, doing, _cli(fields, 12, owner="o"), flag)
+    assert again.conflicts == [] and loads(again.text)["status"] == "doing"

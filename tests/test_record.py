@@ -11,7 +11,18 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from gitstore.errors import RecordError
-from gitstore.record import RESERVED, dumps, loads, next_clock, parse_time, rewrite, same
+from gitstore.record import (
+    RESERVED,
+    clock_problems,
+    dumps,
+    format_time,
+    loads,
+    next_clock,
+    parse_time,
+    rewrite,
+    same,
+    too_far_ahead,
+)
 
 TRAPS = [
     "no",
@@ -126,8 +137,24 @@ def test_rewrite_changes_only_the_changed_lines() -> None:
 
 
 def test_timestamps_stay_text_and_clock_moves_forward() -> None:
-    ahead = "2999-01-01T00:00:00.000000Z"
-    assert next_clock(ahead) == "2999-01-01T00:00:00.000001Z"
+    soon = format_time(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2))
+    assert next_clock(soon) == format_time(parse_time(soon) + dt.timedelta(microseconds=1))
+    # A time far ahead (a hand-set 2999, a clock a year fast) is not followed: now is stamped.
+    for ahead in (
+        "2999-01-01T00:00:00.000000Z",
+        format_time(dt.datetime.now(dt.UTC) + dt.timedelta(days=365)),
+    ):
+        assert parse_time(next_clock(ahead)) <= dt.datetime.now(dt.UTC)
+        assert too_far_ahead(ahead) and not too_far_ahead(next_clock(ahead))
+    assert [
+        k
+        for k, _ in clock_problems(
+            {
+                "last_modified": "2999-01-01T00:00:00Z",
+                "clocks": {"a": soon, "b": "2999-01-01T00:00:00Z"},
+            }
+        )
+    ] == ["last_modified", "clocks"]
     assert parse_time(next_clock()) <= dt.datetime.now(dt.UTC)
     rec = loads("id: T-1\nlast_modified: 2026-11-22T09:41:07.123456Z\n")
     assert rec["last_modified"] == "2026-11-22T09:41:07.123456Z"
@@ -174,3 +201,20 @@ def test_nesting_is_refused_before_the_parser_whatever_the_line_breaks(
     text = "id: T-1" + newline + deep.replace("\n", newline) + newline
     with pytest.raises(RecordError, match="nested deeper than 32"):
         loads(text)
+
+
+def test_rewrite_keeps_crlf_line_endings() -> None:
+    text = "id: T-1\r\nversion: 1\r\n# a note\r\ntitle: x\r\nnotes: |\r\n  a\r\n  b\r\n"
+    old = loads(text)
+    out = rewrite(text, old, old | {"title": "new", "notes": "a\nb\nc\n", "owner": "z"})
+    assert out.count("\n") == out.count("\r\n") and "# a note\r\ntitle: new\r\n" in out
+    assert loads(out)["notes"] == "a\nb\nc\n" and loads(out)["owner"] == "z"
+
+
+@pytest.mark.parametrize("indent", ["", "  ", "    "])
+def test_rewrite_keeps_a_block_list_a_block_list(indent: str) -> None:
+    text = f"id: T-1\ntags:\n{indent}- a\n{indent}- b\ntitle: x\n"
+    old = loads(text)
+    out = rewrite(text, old, old | {"tags": ["a", "b", "c"]})
+    assert out == f"id: T-1\ntags:\n{indent}- a\n{indent}- b\n{indent}- c\ntitle: x\n"
+    assert rewrite(text, old, old | {"tags": []}) == "id: T-1\ntags: []\ntitle: x\n"

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from gitstore import NotAStore, NotFound, RecordError, Store, UsageError, VersionConflict, fs
+from gitstore import (
+    ConfigError,
+    NotAStore,
+    NotFound,
+    RecordError,
+    Store,
+    UsageError,
+    VersionConflict,
+    fs,
+)
+from gitstore.ids import ALPHABET, effective_mode
 from gitstore.record import loads
 
 
@@ -18,22 +28,69 @@ def test_put_get_update_delete_list(store: Store) -> None:
         rec["status"] = "doing"
     got = store.get("tasks", "T-1")
     assert got["status"] == "doing" and got["version"] == 2 and got["modified_by"] == "tester"
-    store.add("tasks", {"title": "two", "tags": ["p0"]})
-    assert [r["id"] for r in store.list("tasks")] == ["T-1", "T-2"]
+    two = store.add("tasks", {"title": "two", "tags": ["p0"]})["id"]
+    assert [r["id"] for r in store.list("tasks")] == sorted(["T-1", two])
     assert [r["id"] for r in store.list("tasks", where={"status": "doing"})] == ["T-1"]
-    assert [r["id"] for r in store.list("tasks", where={"tags": "p0"})] == ["T-2"]
+    assert [r["id"] for r in store.list("tasks", where={"tags": "p0"})] == [two]
     store.delete("tasks", "T-1")
     with pytest.raises(NotFound):
         store.get("tasks", "T-1")
     tomb = store.get("tasks", "T-1", include_deleted=True)
     assert tomb["deleted"] is True and tomb["version"] == 3
-    assert [r["id"] for r in store.list("tasks")] == ["T-2"]
+    assert [r["id"] for r in store.list("tasks")] == [two]
 
 
-def test_add_uses_defaults_and_next_free_id(store: Store) -> None:
+def test_add_uses_defaults_and_a_random_id(store: Store) -> None:
     store.put("tasks", {"id": "T-7", "title": "x"})
     rec = store.add("tasks", {"title": "y"})
-    assert rec["id"] == "T-8" and rec["status"] == "todo"
+    assert rec["status"] == "todo"
+    assert rec["id"].startswith("T-") and len(rec["id"]) == 8 and rec["id"] != "T-7"
+    suffix = rec["id"][2:]
+    assert set(suffix) <= set(ALPHABET) and not suffix.isdigit() and not set(suffix) & set("ilou")
+
+
+def _config_with(store_dir: Path, *edits: tuple[str, str]) -> Store:
+    config = store_dir / "gitstore.yaml"
+    for old, new in edits:
+        assert old in config.read_text()
+        config.write_text(config.read_text().replace(old, new))
+    return Store.open(store_dir)
+
+
+DIGITS_ONLY = ('    id_pattern: "T-[0-9a-z]+" # a', '    id_pattern: "T-[0-9]+" # a')
+
+
+def test_sequential_ids_when_asked(store_dir: Path) -> None:
+    store = _config_with(store_dir, ("    ids: random ", "    ids: sequential "))
+    store.put("tasks", {"id": "T-7", "title": "x"})
+    store.put("tasks", {"id": "T-k3x9q2", "title": "a random one is skipped"})
+    assert store.add("tasks", {"title": "y"})["id"] == "T-8"
+
+
+def test_an_older_digits_only_pattern_keeps_sequential_ids(store_dir: Path) -> None:
+    # The starter config of earlier versions: no ids: key, a pattern that admits only digits.
+    store = _config_with(store_dir, DIGITS_ONLY, ("    ids: random ", "    "))
+    assert store.collection("tasks").ids == "auto"
+    assert effective_mode(store.collection("tasks")) == "sequential"
+    store.put("tasks", {"id": "T-3", "title": "x"})
+    assert store.add("tasks", {"title": "y"})["id"] == "T-4"
+    from gitstore.doctor import doctor
+
+    ids = next(c for c in doctor(store) if c["check"] == "ids")["detail"]
+    assert "tasks: sequential, as id_pattern T-[0-9]+ admits no random id" in ids
+    assert "T-[0-9a-z]+" in ids and "notifications: random" in ids
+
+
+def test_random_ids_with_a_pattern_that_refuses_them_is_a_config_error(store_dir: Path) -> None:
+    with pytest.raises(ConfigError, match=r"random ids \(like T-k3x9q2\) do not match id_pattern"):
+        _config_with(store_dir, DIGITS_ONLY)
+    with pytest.raises(ConfigError, match="must be random or sequential"):
+        _config_with(store_dir, ("    ids: random ", "    ids: uuid "))
+
+
+def test_random_ids_need_no_prefix(store_dir: Path) -> None:
+    store = _config_with(store_dir, ('    id_prefix: "T-"\n', ""), ('"T-[0-9a-z]+"', '"[0-9a-z]+"'))
+    assert len(store.add("tasks", {"title": "y"})["id"]) == 6
 
 
 def test_update_without_change_does_not_write(store: Store) -> None:

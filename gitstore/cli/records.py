@@ -53,7 +53,7 @@ def add(
     commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Create a record; without an ID the next free one is picked.
+    """Create a record; without an ID a new one is picked (random: T-k3x9q2).
 
     Example: gitstore add tasks title="Fix the loop" status=doing
     """

@@ -70,6 +70,8 @@ def merge_files(base: str, ours: str, theirs: str, path: str) -> int:
     if result is None:
         return _record_line_merge(base, ours, theirs, path, why)
     _write(ours, result.text)
+    for note in result.notes:
+        _say(path, note)
     if result.conflicts:
         _say(
             path,
@@ -322,7 +324,7 @@ def _strategies(path: str, root: str) -> Callable[[str], str]:
             return settings.tombstones
         collection = settings.collection_of(path)
         spec = collection.fields.get(key) if collection is not None else None
-        return spec.merge if spec is not None else "lww"
+        return spec.merge if spec is not None else "auto"  # a field the schema does not declare
 
     return strategy
 

@@ -1,6 +1,16 @@
-"""diff3 on lines: both sides' non-overlapping changes applied, overlaps marked as conflicts."""
+"""diff3 on lines: both sides' non-overlapping changes applied, overlaps marked as conflicts
+(or settled by a caller's ``resolve``)."""
 
 from __future__ import annotations
+
+from gitstore.errors import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    # (base region, ours' lines for it, theirs' lines for it) -> the merged lines, or None for a
+    # conflict. The base region is empty where both sides inserted at the same point.
+    Resolver = Callable[[list[str], list[str], list[str]], list[str] | None]
 
 Change = tuple[int, int, list[str]]  # replace base[i1:i2] with these lines
 
@@ -19,6 +29,7 @@ def merge3(
     ours: list[str],
     theirs: list[str],
     labels: tuple[str, str] = ("ours", "theirs"),
+    resolve: Resolver | None = None,
 ) -> tuple[list[str], int]:
     """Merged lines and the number of conflict hunks (marked with <<<<<<< ======= >>>>>>>)."""
     if ours == theirs:
@@ -65,6 +76,11 @@ def merge3(
             out += ours_part
         elif not group_a:
             out += theirs_part
+        elif (
+            resolve is not None
+            and (settled := resolve(base[start:end], ours_part, theirs_part)) is not None
+        ):
+            out += settled
         else:
             conflicts += 1
             newline = "\r\n" if any(line.endswith("\r\n") for line in base + ours) else "\n"

@@ -1,4 +1,4 @@
-"""Merge three versions of ROADMAP.md unit by unit (SPEC 3.2; the rules: docs/merging.md).
+"""Merge three versions of ROADMAP.md unit by unit (the rules: docs/merging.md).
 Pure: text in, text out, the same bytes whichever side is ours when nothing conflicts.
 
 Each version is cut into units (the preamble, each section, the text between sections) and each

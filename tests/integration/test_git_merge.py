@@ -142,9 +142,13 @@ def test_add_add(repo: Path) -> None:
         lambda s: s.put("tasks", {"id": "T-9", "title": "from other", "status": "doing"}),
     )
     res = merge(repo, "main", "other")
-    assert res.returncode == 0, res.stdout + res.stderr
+    # Two records created with one id are never fused: what differs is a conflict, and theirs'
+    # values wait in the conflicts: block (test_merge_rules.py has the rest of this rule).
+    assert res.returncode == 1, res.stdout + res.stderr
     rec = Store.open(repo).get("tasks", "T-9")
-    assert rec["title"] == "from other" and rec["owner"] == "alice" and rec["status"] == "doing"
+    assert rec["title"] == "from main" and rec["owner"] == "alice" and "status" not in rec
+    assert rec["conflicts"]["title"] == {"ours": "from main", "theirs": "from other"}
+    assert rec["conflicts"]["status"] == {"theirs": "doing"}
 
 
 def test_adjacent_roadmap_statuses(repo: Path) -> None:

@@ -166,7 +166,7 @@ def test_check_merge_finds_and_repairs_a_merge_made_without_the_driver(store_dir
 def test_commit_flag_and_auto_commit(store_dir: Path) -> None:
     git(store_dir, "add", "-A")
     git(store_dir, "commit", "-qm", "base")
-    assert gitstore("add", "tasks", "title=x", "--commit", cwd=store_dir).returncode == 0
+    assert gitstore("add", "tasks", "T-1", "title=x", "--commit", cwd=store_dir).returncode == 0
     assert git(store_dir, "log", "-1", "--format=%s").strip() == "gitstore: T-1 (new)"
     assert gitstore("set", "T-1", "status=doing", cwd=store_dir).returncode == 0  # not committed
     assert "records/tasks/T-1.yaml" in git(store_dir, "status", "--porcelain")
