@@ -29,7 +29,9 @@ def test_put_get_update_delete_list(store: Store) -> None:
     got = store.get("tasks", "T-1")
     assert got["status"] == "doing" and got["version"] == 2 and got["modified_by"] == "tester"
     two = store.add("tasks", {"title": "two", "tags": ["p0"]})["id"]
-    assert [r["id"] for r in store.list("tasks")] == sorted(["T-1", two])
+    from gitstore.query import natural_key
+
+    assert [r["id"] for r in store.list("tasks")] == sorted(["T-1", two], key=natural_key)
     assert [r["id"] for r in store.list("tasks", where={"status": "doing"})] == ["T-1"]
     assert [r["id"] for r in store.list("tasks", where={"tags": "p0"})] == [two]
     store.delete("tasks", "T-1")

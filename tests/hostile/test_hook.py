@@ -194,7 +194,7 @@ CASES = [
     Case(
         "hook-config-changes-id-pattern",
         HOOKED,
-        with_config(config('id_pattern: "T-[0-9]+"', 'id_pattern: "TASK-[0-9]+"')),
+        with_config(config('id_pattern: "T-[0-9a-z]+"', 'id_pattern: "T-[0-9a-z]{6}"')),
         COMMIT,
         1,
         (T1, "id"),
