@@ -243,7 +243,8 @@ class _Merge:
             if key not in merged or _stamp_key(stamp) > _stamp_key(merged[key]):
                 merged[key] = stamp
         if not all(_CLOCK_KEY.fullmatch(k) and _CANONICAL.fullmatch(v) for k, v in merged.items()):
-            return self.winner.entries["clocks"].lines
+            kept = self.winner.entries.get("clocks") or self.loser.entries["clocks"]
+            return kept.lines  # a clock gitstore did not write: the later side's block as it is
         # As record.clocks_lines writes it (not imported: it is 6 ms of start-up without .pyc).
         return ["clocks:\n", *(f"  {k}: {v}\n" for k, v in merged.items())]
 
