@@ -421,3 +421,20 @@ def test_a_virtual_bases_conflict_is_a_change_on_both_sides() -> None:
     assert loads(result.text)["conflicts"]["status"]["base"] == "todo"
     again = _both(virtual.text, doing, _cli(fields, 12, owner="o"), flag)
     assert again.conflicts == [] and loads(again.text)["status"] == "doing"
+
+
+def test_the_merge_keeps_records_own_names_and_formats() -> None:
+    # merge/record.py does not import gitstore.record (start-up): its copies must agree.
+    from gitstore.merge import record as merging
+    from gitstore.record import META, clocks_lines
+
+    assert merging.META == META
+    clocks = {"status": "2026-01-01T00:00:00.000001Z", "owner": "2026-01-02T00:00:00.000000Z"}
+    base = HEAD + "status: todo\nowner: a\nclocks:\n  status: 2026-01-01T00:00:00.000000Z\n"
+    x = base.replace("status: todo", "status: done").replace(
+        "  status: 2026-01-01T00:00:00.000000Z", "  status: " + clocks["status"]
+    )
+    y = base.replace("owner: a", "owner: b") + "  owner: " + clocks["owner"] + "\n"
+    merged = _both(base, x, y).text
+    assert merged.endswith(clocks_lines(clocks) or "")
+    assert merging._stamp_key("2026-01-01T01:00:00+01:00") == "2026-01-01T00:00:00.000000Z"

@@ -13,17 +13,10 @@ from __future__ import annotations
 
 from gitstore.errors import TYPE_CHECKING
 from gitstore.merge.key_order import merge_order
-from gitstore.merge.lines import merge3
 from gitstore.merge.tree import Block, Entry, code, is_comment
-from gitstore.merge.values import (
-    MISSING,
-    identity,
-    indented,
-    list_lines,
-    multiline,
-    read_list,
-    read_text,
-)
+
+# merge.lines and merge.values are imported where a merge needs them: most merges take each
+# field from one side and never do (the driver starts once per file; docs/performance.md).
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -100,6 +93,8 @@ def merge_comments(base: Lines, ours: Lines, theirs: Lines, ours_first: bool) ->
         return ours
     if ours == base:
         return theirs
+    from gitstore.merge.lines import merge3
+
     return merge3(base, ours, theirs, resolve=keep_both(ours_first))[0]
 
 
@@ -150,6 +145,8 @@ def _graft(v: Entry | None, b: Entry | None, other: Entry | None, indent: int) -
         chosen = cv if co == cb else co if cv == cb else cv
         line = code(v.lines[0]) + chosen + "\n"
         return Outcome([line], rescued=_rescue([line], other, b, indent))
+    from gitstore.merge.lines import merge3
+
     merged, conflicts = merge3(b.lines, v.lines, other.lines)
     if not conflicts and _value_of(v.key, merged, indent) == v.value:
         return Outcome(merged)
@@ -208,6 +205,8 @@ def _both_changed(
     unknown: bool,
 ) -> Outcome:
     how = ctx.how(field)
+    from gitstore.merge.values import multiline
+
     if not unknown:
         if (
             o is not None
@@ -291,6 +290,8 @@ def _union(
     field: str,
     indent: int,
 ) -> Outcome | None:
+    from gitstore.merge.values import identity, indented, list_lines, read_list
+
     lists = [read_list(e, indent) for e in (b, o, t)]
     if any(found is None for found in lists):
         return None
@@ -349,6 +350,9 @@ def _text(
     field: str,
     indent: int,
 ) -> Outcome | None:
+    from gitstore.merge.lines import merge3
+    from gitstore.merge.values import MISSING, indented, read_text
+
     bs, os_, ts = (read_text(e, indent) for e in (b, o, t))
     if not isinstance(os_, str) or not isinstance(ts, str):
         return None  # a side removed it, or it is not a string there

@@ -19,7 +19,6 @@ from gitstore.errors import TYPE_CHECKING, RecordError
 from gitstore.merge.fields import Context, Outcome, merge_comments, merge_entry
 from gitstore.merge.key_order import merge_order
 from gitstore.merge.tree import Block, Entry, code, cut_block, split_lines
-from gitstore.record import META, clocks_lines, parse_time
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,6 +27,8 @@ if TYPE_CHECKING:
     Strategy = Callable[[str], str]  # field name -> lww | flag | union | text | auto
 
 STAMPED = ("version", "last_modified", "modified_by")  # written by the merge itself
+# record.META; gitstore.record is not imported here: most merges never need it (start-up).
+META = ("id", *STAMPED)
 
 
 class Side:
@@ -241,8 +242,11 @@ class _Merge:
         for key, stamp in self.loser.clocks().items():
             if key not in merged or _stamp_key(stamp) > _stamp_key(merged[key]):
                 merged[key] = stamp
-        text = clocks_lines(merged)
-        return text.splitlines(keepends=True) if text else self.winner.entries["clocks"].lines
+        if not all(_CLOCK_KEY.fullmatch(k) and _CANONICAL.fullmatch(v) for k, v in merged.items()):
+            kept = self.winner.entries.get("clocks") or self.loser.entries["clocks"]
+            return kept.lines  # a clock gitstore did not write: the later side's block as it is
+        # As record.clocks_lines writes it (not imported: it is 6 ms of start-up without .pyc).
+        return ["clocks:\n", *(f"  {k}: {v}\n" for k, v in merged.items())]
 
     # ------------------------------------------------------------ writing it out
 
@@ -392,10 +396,20 @@ def _lf(side: Side) -> str:
     return "".join(split_lines(side.text))
 
 
+_CLOCK_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+
 def _stamp_key(stamp: str) -> str:
+    """A time as text that sorts as the time does ("" for no time). gitstore writes one format,
+    which is compared as it is; any other RFC 3339 time is parsed and written so first."""
+    if _CANONICAL.fullmatch(stamp):
+        return stamp
+    from gitstore.record import format_time, parse_time
+
     try:
-        return parse_time(stamp).isoformat()
-    except ValueError:
+        return format_time(parse_time(stamp))
+    except (ValueError, OverflowError):
         return ""
 
 
