@@ -41,7 +41,9 @@ if ! "$GITSTORE" -C {store} validate --staged; then
     exit 1
 fi
 legacy="$(dirname "$0")/{hook}.legacy"
-if [ -x "$legacy" ]; then
+# Run as {hook}.legacy itself (another hook manager moved it there and calls it), it must
+# not call itself: that loops forever.
+if [ -x "$legacy" ] && [ "$(basename "$0")" != "{hook}.legacy" ]; then
     exec "$legacy" "$@"
 fi
 exit 0

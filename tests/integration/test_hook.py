@@ -396,3 +396,20 @@ def test_a_clean_merge_the_merged_schema_rejects_is_refused(store_dir: Path) -> 
         ["git", "merge", "--no-edit", "--no-verify", "other"], cwd=store_dir, capture_output=True
     )
     assert res.returncode == 0  # the user's choice, as for a commit
+
+
+def test_the_hook_run_as_its_own_legacy_copy_does_not_call_itself(store_dir: Path) -> None:
+    """What the pre-commit framework does when it is installed after gitstore: it moves our
+    hook to pre-commit.legacy and calls that. Our hook must then not exec pre-commit.legacy,
+    which is itself (that looped forever)."""
+    hooks = store_dir / ".git" / "hooks"
+    (hooks / "pre-commit").rename(hooks / "pre-commit.legacy")
+    framework = hooks / "pre-commit"
+    framework.write_text('#!/bin/sh\nexec "$(dirname "$0")/pre-commit.legacy" "$@"\n')
+    framework.chmod(0o755)
+    Store.open(store_dir).put("tasks", {"id": "T-1", "title": "ok"})
+    git(store_dir, "add", "-A")
+    done = subprocess.run(
+        ["git", "commit", "-qm", "x"], cwd=store_dir, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
