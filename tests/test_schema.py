@@ -98,7 +98,7 @@ def test_ids_that_only_look_reserved_keep_working(good: str) -> None:
     [r"(T-[0-9]+|(a+)+b)", r"(a|aa)*", r"x(\w+\s?)*y", r"(.)\1", r"\w*\w*\w*\w*x", r"(?:a\w+)*"],
 )
 def test_patterns_that_could_backtrack_forever_are_refused(pattern: str) -> None:
-    from gitstore.schema import pattern_problem
+    from gitstore.patterns import pattern_problem
 
     assert pattern_problem(pattern) is not None
 
@@ -113,6 +113,6 @@ def test_patterns_that_could_backtrack_forever_are_refused(pattern: str) -> None
     ],
 )
 def test_ordinary_patterns_are_accepted(pattern: str) -> None:
-    from gitstore.schema import pattern_problem
+    from gitstore.patterns import pattern_problem
 
     assert pattern_problem(pattern) is None
