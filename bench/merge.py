@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 from gitstore import Store
+from gitstore.clock import next_clock
 from gitstore.initialize import driver_command, init_store
-from gitstore.record import dumps, next_clock
+from gitstore.record import dumps
 
 FIELDS = {f"field_{i}": f"value number {i}" for i in range(15)}
 

@@ -12,8 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from gitstore.clock import next_clock
 from gitstore.initialize import init_store
-from gitstore.record import dumps, next_clock
+from gitstore.record import dumps
 
 FIELDS = {f"field_{i}": f"value number {i}" for i in range(15)}
 

@@ -132,8 +132,8 @@ def _ids(store: Store) -> str:
 def _clocks_ahead(store: Store) -> list[str]:
     """Records whose times are too far ahead of this machine's clock (they would win every
     merge); also what ``gitstore validate`` refuses."""
+    from gitstore.clock import clock_problems
     from gitstore.errors import RecordError
-    from gitstore.record import clock_problems
 
     found = []
     for name in store.config.collections:

@@ -171,7 +171,7 @@ class Editor:
         meta = section.meta() if meta is None else meta
         version = int(meta["version"]) + 1 if meta.get("version", "").isdigit() else 1
         if self.clock is None:
-            from gitstore.record import next_clock
+            from gitstore.clock import next_clock
 
             clock = next_clock(meta.get("last_modified"))
         else:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gitstore import fs, roadmap, roadmap_edit
+from gitstore.clock import next_clock
 from gitstore.errors import GitStoreError, NotFound, RecordError
-from gitstore.record import next_clock
 
 if TYPE_CHECKING:
     from gitstore.store import Store

@@ -162,7 +162,7 @@ class Collection:
             found.append(f"version: {version!r} is not an integer")
         elif isinstance(version, int) and version < 0:
             found.append(f"version: {version} is negative")
-        from gitstore.record import time_problem
+        from gitstore.clock import time_problem
 
         stamp = data.get("last_modified")
         if stamp is not None and (why := time_problem(stamp)):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
+from gitstore.clock import next_clock, time_problem, too_far_ahead
 from gitstore.errors import (
     Exists,
     GitStoreError,
@@ -33,11 +34,8 @@ from gitstore.record import (
     decode,
     dumps,
     loads,
-    next_clock,
     rewrite,
     same,
-    time_problem,
-    too_far_ahead,
 )
 from gitstore.schema import CONFIG_NAME, Collection, Config, check_record, load_config
 from gitstore.statedir import legacy_dir, state_dir

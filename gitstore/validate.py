@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
+from gitstore.clock import clock_problems
 from gitstore.errors import RecordError
-from gitstore.record import clock_problems, loads
+from gitstore.record import loads
 from gitstore.roadmap import Parser, Section, status_meaning, unfenced
 from gitstore.schema import Collection, Config
 

@@ -7,9 +7,10 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gitstore.clock import format_time
 from gitstore.merge.lines import merge3
 from gitstore.merge.record import merge_record
-from gitstore.record import dumps, format_time, loads, rewrite, same
+from gitstore.record import dumps, loads, rewrite, same
 from gitstore.schema import Collection
 
 LWW = lambda key: "lww"  # noqa: E731

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gitstore.clock import format_time
 from gitstore.merge.roadmap import merge_roadmap
-from gitstore.record import format_time
 from gitstore.roadmap import (
     DEFAULT_STATUSES,
     Document,

@@ -10,19 +10,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from gitstore.clock import clock_problems, format_time, next_clock, parse_time, too_far_ahead
 from gitstore.errors import RecordError
-from gitstore.record import (
-    RESERVED,
-    clock_problems,
-    dumps,
-    format_time,
-    loads,
-    next_clock,
-    parse_time,
-    rewrite,
-    same,
-    too_far_ahead,
-)
+from gitstore.record import RESERVED, dumps, loads, rewrite, same
 
 TRAPS = [
     "no",

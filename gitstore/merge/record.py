@@ -405,7 +405,7 @@ def _stamp_key(stamp: str) -> str:
     which is compared as it is; any other RFC 3339 time is parsed and written so first."""
     if _CANONICAL.fullmatch(stamp):
         return stamp
-    from gitstore.record import format_time, parse_time
+    from gitstore.clock import format_time, parse_time
 
     try:
         return format_time(parse_time(stamp))

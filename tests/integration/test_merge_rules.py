@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from gitstore import Store
-from gitstore.record import format_time, loads
+from gitstore.clock import format_time
+from gitstore.record import loads
 from gitstore.workflow import conflicts, resolve
 from tests.conftest import flag_status, git, gitstore
 from tests.integration.test_git_merge import commit_all, run_git

@@ -1,0 +1,101 @@
+"""The metadata clock: RFC 3339 stamps, the hybrid logical clock, and which stamps to refuse.
+
+``last_modified`` and each ``clocks`` entry are ``max(now, previous + 1µs)``, so an edit sorts after
+what it read; a stamp far ahead of this machine's time is refused rather than followed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+
+from gitstore.errors import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+
+def format_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+#: How far ahead of this machine's clock a stored time may be. Further ahead is a clock that runs
+#: fast or a hand-set time: under last-writer-wins it would beat every real edit until the world
+#: caught up, so validation refuses it and the clock below never follows it.
+MAX_AHEAD = dt.timedelta(minutes=5)
+
+
+def next_clock(previous: object = None) -> str:
+    """Hybrid logical clock: ``max(now, previous + 1µs)``, so an edit sorts after what it read.
+
+    A ``previous`` more than :data:`MAX_AHEAD` ahead of now is not followed (the new stamp is
+    now): one record stamped 2099 must not make every later edit 2099 too. Only such a bogus
+    time then sorts after the edit that read it, and validation refuses to commit it anyway."""
+    now = dt.datetime.now(dt.UTC)
+    if isinstance(previous, str):
+        with contextlib.suppress(ValueError, OverflowError):
+            before = parse_time(previous)
+            if before - now <= MAX_AHEAD:
+                now = max(now, before + dt.timedelta(microseconds=1))
+    return format_time(now)
+
+
+def too_far_ahead(stamp: object, now: dt.datetime | None = None) -> bool:
+    """Whether ``stamp`` (RFC 3339 text) is more than :data:`MAX_AHEAD` ahead of ``now``."""
+    if not isinstance(stamp, str):
+        return False
+    try:
+        moment = parse_time(stamp)
+    except (ValueError, OverflowError):
+        return False
+    return moment - (now or dt.datetime.now(dt.UTC)) > MAX_AHEAD
+
+
+def clock_problems(
+    data: Mapping[str, Any], now: dt.datetime | None = None
+) -> list[tuple[str, str]]:
+    """``(key, message)`` for each time in a record too far ahead of this machine's clock
+    (``last_modified``, and each ``clocks`` entry): for validation and ``gitstore doctor``."""
+    now = now or dt.datetime.now(dt.UTC)
+    found = []
+    times = [("last_modified", "last_modified", data.get("last_modified"))]
+    clocks = data.get("clocks")
+    if isinstance(clocks, dict):
+        times += [("clocks", f"clocks.{k}", v) for k, v in clocks.items()]
+    for key, name, stamp in times:
+        if too_far_ahead(stamp, now):
+            found.append(
+                (
+                    key,
+                    f"{name} is {stamp}, more than {MAX_AHEAD.seconds // 60} minutes ahead of "
+                    f"this machine's clock ({format_time(now)}): it would win every merge; fix "
+                    "the clock that wrote it, then set it to now (any gitstore edit of the "
+                    "record does)",
+                )
+            )
+    return found
+
+
+#: The last moment a record may carry: a later one could not be followed by a next edit.
+LAST_MOMENT = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
+
+def time_problem(value: object) -> str | None:
+    """Why ``value`` is not a usable ``last_modified`` (an RFC 3339 string), or None."""
+    if not isinstance(value, str):
+        return f"{value!r} is not an RFC 3339 time"
+    try:
+        moment = parse_time(value)
+    except (ValueError, OverflowError):
+        return f"{value!r} is not an RFC 3339 time"
+    if moment >= LAST_MOMENT:
+        return f"{value!r} is too far in the future"
+    return None
