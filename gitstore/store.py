@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from gitstore.transaction import Transaction
 
 JOURNAL = "journal.json"
+VOLATILE = 2  # gitstore.index.refresh.VOLATILE: a row to read from its file
 CACHE_SIZE = 16384  # parses kept per Store: listing 10k records twice parses them once
 
 Record = dict[str, Any]
@@ -65,27 +66,44 @@ def find_root(start: str | Path) -> Path:
 class Store:
     """A store rooted at the folder holding ``gitstore.yaml``. Safe to share across threads."""
 
-    def __init__(self, root: Path, config: Config, *, actor: str, lock_timeout: float = 10.0):
+    def __init__(
+        self,
+        root: Path,
+        config: Config,
+        *,
+        actor: str,
+        lock_timeout: float = 10.0,
+        index: bool | None = None,
+    ):
         self.root = root
         self.config = config
         self.actor = actor
         self.lock_timeout = lock_timeout
         self.state = state_dir(root)
+        #: Whether queries use the query index (gitstore.index); ``GITSTORE_NO_INDEX=1`` is off.
+        self.use_index = _index_wanted() if index is None else index
         # path -> (text, data) of the last version this process read or wrote. A read whose
         # bytes equal the cached text skips parsing; equal bytes always parse the same.
         self._parsed: dict[Path, tuple[str, Record]] = {}
 
     @classmethod
     def open(
-        cls, path: str | Path = ".", *, actor: str | None = None, lock_timeout: float | None = None
+        cls,
+        path: str | Path = ".",
+        *,
+        actor: str | None = None,
+        lock_timeout: float | None = None,
+        index: bool | None = None,
     ) -> Store:
         """Open the store at or above ``path``. ``GITSTORE_USER`` and ``GITSTORE_LOCK_TIMEOUT``
-        (seconds) set the defaults for ``actor`` and ``lock_timeout`` (10 s)."""
+        (seconds) set the defaults for ``actor`` and ``lock_timeout`` (10 s); ``index=False``
+        (or ``GITSTORE_NO_INDEX=1``) makes every query read the files, without the query
+        index."""
         root = find_root(path)
         actor = actor or os.environ.get("GITSTORE_USER") or getpass.getuser()
         if lock_timeout is None:
             lock_timeout = _seconds(os.environ.get("GITSTORE_LOCK_TIMEOUT") or "10")
-        store = cls(root, load_config(root), actor=actor, lock_timeout=lock_timeout)
+        store = cls(root, load_config(root), actor=actor, lock_timeout=lock_timeout, index=index)
         store._adopt_legacy_journal()
         if (store.state / JOURNAL).exists():
             store.recover()  # a transaction committed but unfinished: finish it before anything
@@ -194,6 +212,10 @@ class Store:
             raw = fs.read_bytes(path, self.config.max_record_bytes, root=self.root)
         except FileNotFoundError:
             return None, None
+        return self._parse(record_id, path, raw)
+
+    def _parse(self, record_id: str, path: Path, raw: bytes) -> tuple[str, Record]:
+        """A record file's bytes as :meth:`read` gives them (the data shared with the cache)."""
         text = decode(raw, path)
         cached = self._parsed.get(path)
         if cached is not None and cached[0] == text:
@@ -230,6 +252,15 @@ class Store:
         ids = [n[:-5] for n in names if not n.startswith(fs.TMP_PREFIX)]
         return sorted(ids, key=natural_key)
 
+    def _taken(self, collection: str) -> set[str]:
+        """The ids of :meth:`ids`, unordered: one listing of the folder, no file looked at."""
+        folder = self.root / self.collection(collection).path
+        return {
+            n[:-5]
+            for n in fs.names(folder, self.root)
+            if n.endswith(".yaml") and not n.startswith(fs.TMP_PREFIX)
+        }
+
     def find(
         self,
         collection: str,
@@ -248,12 +279,10 @@ class Store:
 
         conditions = list(conditions)
         records = []
-        for record_id in self.ids(collection):
-            try:
-                _, data = self.read(collection, record_id)
-            except GitStoreError as err:
+        for _, data, err in self.scan(collection, conditions, include_deleted=include_deleted):
+            if err is not None:
                 if on_error is None:
-                    raise
+                    raise err
                 on_error(err)
                 continue
             if data is None or (data.get("deleted") is True and not include_deleted):
@@ -262,6 +291,54 @@ class Store:
                 records.append(data)
         records = order(records, list(sort))
         return records if limit is None else records[: max(limit, 0)]
+
+    def scan(
+        self,
+        collection: str,
+        conditions: list[Condition] | None = None,
+        *,
+        include_deleted: bool = True,
+        conflicted: bool = False,
+    ) -> Iterator[tuple[str, Record | None, GitStoreError | None]]:
+        """``(id, data, None)`` for each record file of the collection in id order, as
+        :meth:`read` gives it (data None: it is gone), or ``(id, None, error)`` when it cannot be
+        read. With the query index, only the records that may meet ``conditions`` (or, with
+        ``conflicted``, that may hold ``conflicts:``); the caller still checks each."""
+        rows = self._index_rows(collection, conditions or [], include_deleted, conflicted)
+        if rows is None:
+            rows = [(record_id, VOLATILE, None, None) for record_id in self.ids(collection)]
+        for record_id, state, data, error in rows:
+            try:
+                if state == VOLATILE:
+                    _, data = self.read(collection, record_id)
+                elif error is not None:
+                    from gitstore.index.refresh import stored_error
+
+                    raise stored_error(error, self.path_of(collection, record_id))
+            except GitStoreError as err:
+                yield record_id, None, err
+                continue
+            yield record_id, data, None
+
+    def _index_rows(
+        self, collection: str, conditions: list[Condition], include_deleted: bool, conflicted: bool
+    ) -> list[tuple[str, int, Record | None, str | None]] | None:
+        """The query index's rows that may match, or None when there is no usable index."""
+        if not self.use_index:
+            return None
+        from gitstore.index import Index, Unusable, search
+
+        coll = self.collection(collection)
+        try:
+            with Index(self) as index:
+                if conflicted:
+                    return search.conflicted(index, coll)
+                return search.candidates(index, coll, conditions, include_deleted)
+        except Unusable:
+            from gitstore.index import fell_back
+
+            fell_back()
+            return None
 
     def list(
         self,
@@ -351,7 +428,7 @@ class Store:
         """A new record may not differ from another only by case: on macOS and Windows the two
         would be one file, and a teammate there could not check them out."""
         wanted = path.name.casefold()
-        for name, _ in fs.entries(path.parent, self.root):
+        for name in fs.names(path.parent, self.root):
             if name != path.name and name.casefold() == wanted:
                 raise UsageError(
                     f"bad id: collides with {name} on case-insensitive file systems "
@@ -472,7 +549,7 @@ class Store:
         values = defaults | fields
         ordered = {k: values[k] for k in coll.fields if k in values} | values  # schema order
         while True:
-            new_id = record_id or new_id_for(coll, set(self.ids(collection)))
+            new_id = record_id or new_id_for(coll, self._taken(collection))
             try:
                 return self.put(collection, {"id": new_id} | ordered, expected_version=0)
             except VersionConflict as err:
@@ -493,6 +570,10 @@ class Store:
         from gitstore.transaction import Transaction
 
         return Transaction(self)
+
+
+def _index_wanted() -> bool:
+    return os.environ.get("GITSTORE_NO_INDEX", "") in ("", "0")
 
 
 def _seconds(text: str) -> float:

@@ -235,10 +235,10 @@ def conflicts(store: Store) -> list[dict[str, Any]]:
     """Records holding a ``conflicts:`` block, and files git reports unmerged."""
     found: list[dict[str, Any]] = []
     for name in store.config.collections:
-        for record_id in store.ids(name):
-            try:
-                _, rec = store.read(name, record_id)
-            except RecordError as err:
+        for record_id, rec, err in store.scan(name, conflicted=True):
+            if err is not None:
+                if not isinstance(err, RecordError):
+                    raise err
                 found.append(
                     {"collection": name, "id": record_id, "fields": [], "problem": err.message}
                 )
@@ -349,11 +349,9 @@ def status(store: Store) -> dict[str, Any]:
     ahead = behind = None
     if upstream.returncode == 0:
         ahead, behind = (int(n) for n in upstream.stdout.split())
-    from gitstore.sources import worktree_files
-    from gitstore.validate import check_many
+    from gitstore.index.checks import worktree
 
-    validator = store.roadmap().validator()
-    problems = check_many(validator, worktree_files(store.root, validator, None))
+    problems, _ = worktree(store, store.roadmap().validator())
     return {
         "changes": changes,
         "conflicts": conflicts(store),

@@ -1,0 +1,440 @@
+"""Bringing the index up to date with a collection's folder by stat, the way git refreshes its own.
+
+Each use lists the folder and ``lstat``s every entry (type, size, mtime_ns, ctime_ns, inode). The
+folder's last listing is kept as one row (``dirs``: the names and their numbers in listing order),
+so when nothing changed the whole check is two byte-string comparisons. Otherwise only entries
+whose numbers changed are read again; a file read again whose bytes hash as before keeps its parse.
+Rows of vanished files are deleted.
+
+Racy files: a file changed twice within one tick of the file system's clock keeps its numbers.
+So an entry whose mtime or ctime is not older than the moment this refresh started (taken from
+the file system's own clock, by touching a marker in the state folder, less a margin) is stored
+as not trusted, and read again by the next refresh until it is old enough. Everything read is
+keyed by the numbers of the file it was read from (``fstat`` after the read), never by the
+listing's.
+
+Rows are written in small transactions and the listing row last, in its own transaction, from the
+rows as they are then: so a refresh killed at any point, or racing another, leaves rows that match
+their numbers, and a listing that matches the rows. A query then runs in one read transaction
+that first checks the listing against this call's own listing of the folder, and does the whole
+refresh again when another process changed it in between.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import os
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitstore import fs
+from gitstore.errors import ReadError, RecordError, UnsafePath, UsageError
+from gitstore.index import codec
+from gitstore.index.db import writing
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from gitstore.schema import Collection
+    from gitstore.store import Store
+    from gitstore.validate import Validator
+
+BATCH = 256
+MARGIN_NS = 20_000_000  # the file system clock of the state folder, same device
+FAR_MARGIN_NS = 3_000_000_000  # another device, or no marker: allow for skew and coarse clocks
+REG = stat.S_IFREG
+OK, ERROR, VOLATILE = 0, 1, 2  # a parse, a cached error, read from disk at every use
+ROW = (
+    "folder, name, fmt, size, mtime, ctime, ino, trusted, hash, state, deleted, conflicted, "
+    "data, error, folded, problems, pkey, pdue"
+)
+_ERRORS: dict[str, type[RecordError]] = {"RecordError": RecordError, "UnsafePath": UnsafePath}
+
+
+class Listing:
+    """One call's listing of a folder: names in listing order and five numbers per name."""
+
+    def __init__(self, folder: str, names: list[str], stats: array.array[int]):
+        self.folder, self.names, self.stats = folder, names, stats
+        self._set: set[str] | None = None
+
+    @property
+    def name_set(self) -> set[str]:
+        if self._set is None:
+            self._set = set(self.names)
+        return self._set
+
+    def numbers(self) -> dict[str, tuple[int, ...]]:
+        return dict(zip(self.names, zip(*[iter(self.stats)] * 5, strict=True), strict=True))
+
+
+def racy_threshold(state: Path, folder_dev: int | None) -> int:
+    """Times at or after this (ns) are too recent to trust: 'now' on the file system's clock,
+    read by touching a marker beside the index, less a margin."""
+    now = time.time_ns()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(state / "index.clock", flags, 0o666)
+        try:
+            os.utime(fd)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        return now - FAR_MARGIN_NS
+    margin = MARGIN_NS if st.st_dev == folder_dev else FAR_MARGIN_NS
+    return min(now, st.st_mtime_ns) - margin
+
+
+def parse_key(store: Store, coll: Collection) -> str:
+    """What a stored parse depends on besides the file: limits, the id rules, this code."""
+    return json.dumps(
+        [code_key(), store.config.max_record_bytes, store.config.max_depth, coll.id_pattern]
+    )
+
+
+_code: str | None = None
+
+
+def code_key() -> str:
+    """The modules whose rules decide a parse or a check: an upgrade (or an edit of a checkout)
+    changes their files, and every stored result is recomputed."""
+    global _code
+    if _code is None:
+        import gitstore
+        from gitstore import record, schema, store, validate
+
+        parts = [getattr(gitstore, "__version__", "")]
+        for module in (record, schema, store, validate, fs, codec):
+            st = os.stat(str(module.__file__))
+            parts.append(f"{st.st_size}.{st.st_mtime_ns}")
+        _code = ":".join(parts)
+    return _code
+
+
+def listing(store: Store, coll: Collection) -> tuple[Listing, int | None]:
+    """This call's listing of ``coll``'s folder (empty when it does not exist) and its device."""
+    try:
+        own, names, numbers = fs.scan(store.root / coll.path, store.root)
+    except FileNotFoundError:
+        return Listing(coll.path, [], array.array("q")), None
+    return Listing(coll.path, names, array.array("q", numbers)), own.st_dev
+
+
+def stored_listing(conn: sqlite3.Connection, folder: str, key: str) -> Listing | None:
+    """The folder's listing row when it is sound and made under ``key``."""
+    row = conn.execute("SELECT key, names, stats FROM dirs WHERE folder = ?", (folder,)).fetchone()
+    if row is None or row[0] != key:
+        return None
+    names = row[1].split("/") if row[1] else []
+    stats = array.array("q")
+    stats.frombytes(row[2])
+    if len(stats) != 5 * len(names):
+        return None
+    return Listing(folder, names, stats)
+
+
+def racy_names(conn: sqlite3.Connection, folder: str) -> list[str]:
+    row = conn.execute("SELECT racy FROM dirs WHERE folder = ?", (folder,)).fetchone()
+    return list(json.loads(row[0])) if row else []
+
+
+def unchanged(conn: sqlite3.Connection, now: Listing, key: str, seen: set[str]) -> bool:
+    """Whether the stored listing is ``now`` exactly, every racy name was read in this call
+    (``seen``), and there is one row for each record file (no more, no less)."""
+    old = stored_listing(conn, now.folder, key)
+    if old is None or old.names != now.names or old.stats != now.stats:
+        return False
+    if not set(racy_names(conn, now.folder)) <= seen:
+        return False
+    count = conn.execute("SELECT count(*) FROM files WHERE folder = ?", (now.folder,)).fetchone()
+    return bool(count[0] == sum(1 for n in now.names if n.endswith(".yaml")))
+
+
+class Refresh:
+    """One refresh of one folder: what changed since the stored listing, read again and stored."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        store: Store,
+        coll: Collection,
+        validator: Validator | None = None,
+        pkey: str | None = None,
+    ):
+        self.conn, self.store, self.coll = conn, store, coll
+        self.validator, self.pkey = validator, pkey
+        self.folder = coll.path
+        self.key = parse_key(store, coll)
+        self.limit = store.config.max_record_bytes
+        self.read_limit = max(self.limit, fs.MAX_FILE_BYTES) if validator else self.limit
+        self.seen: set[str] = set()  # names read in this call
+
+    def run(self, now: Listing, device: int | None) -> None:
+        """Bring rows and the listing row up to date with ``now``."""
+        conn = self.conn
+        threshold = racy_threshold(self.store.state, device)
+        conn.execute("BEGIN")
+        try:
+            old = stored_listing(conn, self.folder, self.key)
+            if old is None:
+                stored_key = conn.execute(
+                    "SELECT key FROM dirs WHERE folder = ?", (self.folder,)
+                ).fetchone()
+                if stored_key is not None and stored_key[0] != self.key:
+                    wipe = True  # limits or id rules changed: nothing stored is valid
+                else:
+                    wipe = False
+                    old = self._listing_from_rows()
+            else:
+                wipe = False
+            racy = set(racy_names(conn, self.folder)) if old is not None else set()
+        finally:
+            conn.execute("COMMIT")
+        if wipe:
+            with writing(conn):
+                conn.execute("DELETE FROM files WHERE folder = ?", (self.folder,))
+                conn.execute("DELETE FROM dirs WHERE folder = ?", (self.folder,))
+        before = old.numbers() if old is not None else {}
+        current = now.numbers()
+        todo = [n for n, numbers in current.items() if before.get(n) != numbers or n in racy]
+        todo = [n for n in todo if n not in self.seen]
+        if self.validator is not None:
+            todo += [n for n in self.unchecked() if n in current and n not in todo]
+        gone = [n for n in before if n not in current and n.endswith(".yaml")]
+        for start in range(0, len(todo), BATCH):
+            self._store(todo[start : start + BATCH], current, threshold)
+        self._finish(now, current, gone, threshold)
+
+    # ------------------------------------------------------------ reading files
+
+    def _listing_from_rows(self) -> Listing:
+        rows = self.conn.execute(
+            "SELECT name, fmt, size, mtime, ctime, ino FROM files WHERE folder = ?",
+            (self.folder,),
+        ).fetchall()
+        stats = array.array("q")
+        for row in rows:
+            stats.extend(row[1:])
+        return Listing(self.folder, [r[0] for r in rows], stats)
+
+    def unchecked(self) -> list[str]:
+        """Record files whose validation outcome is missing, under another key, or due again
+        (a time ahead of the clock then)."""
+        query = "SELECT name FROM files WHERE folder = ? AND fmt = ? AND "
+        args = (self.folder, REG)
+        found = self.conn.execute(query + "pkey IS NULL", args).fetchall()
+        found += self.conn.execute(query + "pkey < ?", (*args, self.pkey)).fetchall()
+        found += self.conn.execute(query + "pkey > ?", (*args, self.pkey)).fetchall()
+        found += self.conn.execute(
+            query + "pdue IS NOT NULL AND pdue > ?", (*args, now_micros())
+        ).fetchall()
+        return list(dict.fromkeys(n for (n,) in found))
+
+    def _store(self, names: list[str], current: dict[str, tuple[int, ...]], threshold: int) -> None:
+        records = [n for n in names if n.endswith(".yaml")]
+        self.seen.update(names)
+        if not records:
+            return
+        old = {}
+        for chunk in _chunks(records):
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT name, hash, state, deleted, conflicted, data, error, problems, pkey, pdue "
+                f"FROM files WHERE folder = ? AND name IN ({marks})",
+                (self.folder, *chunk),
+            ):
+                old[row[0]] = row
+        rows, gone = [], []
+        for name in records:
+            row = self._examine(name, current[name], old.get(name), threshold)
+            if row is None:
+                gone.append(name)
+            else:
+                rows.append(row)
+        with writing(self.conn) as conn:
+            conn.executemany(
+                f"INSERT OR REPLACE INTO files({ROW}) VALUES ({','.join('?' * 18)})", rows
+            )
+            conn.executemany(
+                "DELETE FROM files WHERE folder = ? AND name = ?", [(self.folder, n) for n in gone]
+            )
+
+    def _examine(
+        self, name: str, listed: tuple[int, ...], old: Any, threshold: int
+    ) -> tuple[Any, ...] | None:
+        """The row for one record file as it is now, or None when it is gone."""
+        path = self.store.root / self.folder / name
+        numbers = listed
+        digest = raw = None
+        state, deleted, conflicted, data, error = VOLATILE, 0, 0, None, None
+        try:
+            raw, st = fs.read_stat(path, self.read_limit, root=self.store.root)
+        except FileNotFoundError:
+            return None
+        except ReadError:
+            pass  # perhaps passing (a permission): never stored, read at every use
+        except RecordError as err:  # not a regular file, or over the limit
+            state, error = self._error(err, path)
+        else:
+            numbers = (stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            numbers += (st.st_ino,)
+            import hashlib
+
+            digest = hashlib.blake2b(raw, digest_size=16).digest()
+        problems = pkey = pdue = None
+        if raw is not None and old is not None and old[1] == digest and old[2] != VOLATILE:
+            state, deleted, conflicted, data, error = old[2:7]
+            problems, pkey, pdue = old[7:10]
+        elif raw is not None:
+            state, deleted, conflicted, data, error = self._parse(name, path, raw)
+        if self.validator is not None:
+            if numbers[0] != REG:
+                pkey = self.pkey  # validation reads no such file: the listing says why
+            elif pkey != self.pkey or _due(pdue):
+                problems, pkey, pdue = self._validate(name, path, raw)
+        return (
+            self.folder,
+            name,
+            *numbers,
+            int(max(numbers[2], numbers[3]) < threshold),
+            digest,
+            state,
+            deleted,
+            conflicted,
+            data,
+            error,
+            _folded(name) if numbers[0] == REG else None,
+            problems,
+            pkey,
+            pdue,
+        )
+
+    def _error(self, err: RecordError, path: Path) -> tuple[int, str | None]:
+        """A read's error as stored: only the kinds that depend on nothing but the file, and
+        only when they name the file itself."""
+        kind = type(err).__name__
+        if _ERRORS.get(kind) is type(err) and err.path == str(path):
+            return ERROR, json.dumps([kind, err.message, err.line])
+        return VOLATILE, None
+
+    def _parse(self, name: str, path: Path, raw: bytes) -> tuple[int, int, int, Any, Any]:
+        """What ``Store.read`` makes of these bytes: (state, deleted, conflicted, data, error)."""
+        record_id = name[: -len(".yaml")]
+        try:
+            self.coll.check_id(record_id)
+        except UsageError:
+            return VOLATILE, 0, 0, None, None  # the read raises before it reads: let it
+        try:
+            if len(raw) > self.limit:  # read past the store's limit for validation's
+                raw = fs.read_bytes(path, self.limit, root=self.store.root)
+            _, rec = self.store._parse(record_id, path, raw)
+        except RecordError as err:
+            state, error = self._error(err, path)
+            return state, 0, 0, None, error
+        except (OSError, ReadError):
+            return VOLATILE, 0, 0, None, None
+        try:
+            text = codec.encode(rec)
+        except codec.Unfaithful:
+            return VOLATILE, 0, 0, None, None
+        conflicts = isinstance(rec.get("conflicts"), dict)
+        return OK, int(rec.get("deleted") is True), int(conflicts), text, None
+
+    def _validate(self, name: str, path: Path, raw: bytes | None) -> tuple[str | None, Any, Any]:
+        """Validation's outcome for the file: (problems, key, due)."""
+        from gitstore.index.checks import outcome
+
+        assert self.validator is not None and self.pkey is not None
+        return outcome(self.validator, self.pkey, f"{self.folder}/{name}", path, raw, self.store)
+
+    # ------------------------------------------------------------ the listing row
+
+    def _finish(
+        self,
+        now: Listing,
+        current: dict[str, tuple[int, ...]],
+        gone: list[str],
+        threshold: int,
+    ) -> None:
+        """Store the listing, built from the rows as they are now (another process may have
+        written some since): a record's numbers are always its row's."""
+        conn = self.conn
+        with writing(conn):
+            conn.executemany(
+                "DELETE FROM files WHERE folder = ? AND name = ?",
+                [(self.folder, n) for n in gone],
+            )
+            rows: dict[str, tuple[Any, ...]] = {}
+            for chunk in _chunks([n for n in now.names if n.endswith(".yaml")]):
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(
+                    f"SELECT name, fmt, size, mtime, ctime, ino, trusted FROM files "
+                    f"WHERE folder = ? AND name IN ({marks})",
+                    (self.folder, *chunk),
+                ):
+                    rows[row[0]] = row
+            names, stats, racy = [], array.array("q"), []
+            for name in now.names:
+                if name.endswith(".yaml"):
+                    row = rows.get(name)
+                    if row is None:
+                        continue  # gone meanwhile, or never stored: the next refresh reads it
+                    numbers, trusted = row[1:6], row[6]
+                else:
+                    numbers = current[name]
+                    trusted = max(numbers[2], numbers[3]) < threshold
+                names.append(name)
+                stats.extend(numbers)
+                if not trusted:
+                    racy.append(name)
+            count = conn.execute(
+                "SELECT count(*) FROM files WHERE folder = ?", (self.folder,)
+            ).fetchone()[0]
+            if count != len(rows):
+                self._drop_orphans(set(rows))
+            conn.execute(
+                "INSERT OR REPLACE INTO dirs(folder, key, names, stats, racy) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (self.folder, self.key, "/".join(names), stats.tobytes(), json.dumps(racy)),
+            )
+
+    def _drop_orphans(self, keep: set[str]) -> None:
+        """Rows of no listed file (a refresh killed between its rows and its listing row)."""
+        stored = self.conn.execute(
+            "SELECT name FROM files WHERE folder = ?", (self.folder,)
+        ).fetchall()
+        self.conn.executemany(
+            "DELETE FROM files WHERE folder = ? AND name = ?",
+            [(self.folder, n) for (n,) in stored if n not in keep],
+        )
+
+
+def _chunks(names: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(names), size):
+        yield names[start : start + size]
+
+
+def _folded(name: str) -> str:
+    """The key two names share when macOS or Windows would take them for one file."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
+
+
+def now_micros() -> int:
+    return time.time_ns() // 1000
+
+
+def _due(pdue: int | None) -> bool:
+    """Whether a stored validation outcome must be computed again now (see checks.outcome)."""
+    return pdue is not None and pdue > now_micros()
+
+
+def stored_error(text: str, path: Path) -> RecordError:
+    kind, message, line = json.loads(text)
+    return _ERRORS[kind](message, path, line)
