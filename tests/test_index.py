@@ -11,6 +11,7 @@ racy-file rule keeps the index right.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import json
@@ -27,7 +28,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import gitstore.index
@@ -103,6 +104,7 @@ def test_codec_tags_what_json_or_sqlite_would_change() -> None:
 # ---------------------------------------------------------------- the differential test
 
 STATUS = ["todo", "doing", "done", "blocked"]
+FLIPS = {"todo": "done", "done": "todo", "doing": "DOING", "DOING": "doing", "blocked": "BLOCKED"}
 field_values = st.one_of(
     st.sampled_from(STATUS),
     st.sampled_from(["p0", "p1", "daemon"]).map(lambda t: [t]),
@@ -139,7 +141,8 @@ operations = st.one_of(
             max_size=4,
         ),
     ),
-    st.tuples(st.just("hand"), record_ids, st.sampled_from(STATUS)),
+    st.tuples(st.just("hand"), record_ids, st.none()),
+    st.tuples(st.just("hand"), st.sampled_from(["T-1", "T-2", "T-3"]), st.none()),
     st.tuples(st.just("broken"), record_ids, st.sampled_from(BROKEN)),
     st.tuples(st.just("delete"), record_ids, st.none()),
     st.tuples(st.just("unlink"), record_ids, st.none()),
@@ -150,6 +153,7 @@ operations = st.one_of(
         st.sampled_from(["truncate", "garbage", "drop", "schema", "rows"]),
         st.integers(0, 1 << 16),
     ),
+    st.tuples(st.just("tick"), st.none(), st.none()),
     st.tuples(st.just("tick"), st.none(), st.none()),
     st.tuples(st.just("config"), st.sampled_from(["limit", "back"]), st.none()),
 )
@@ -163,7 +167,6 @@ CONDITIONS = [
     (["odd=1"], True),
     (["title~i", "odd=2026-03-01"], False),
 ]
-TICK = 50_000_000  # the coarse clock's tick
 
 
 def _answers(store: Store) -> dict[str, Any]:
@@ -207,10 +210,13 @@ def _plain(records: list[dict[str, Any]]) -> list[Any]:
 
 
 class Clock:
-    """What the index sees of file times: real, trusted at once, or coarse (50 ms ticks)."""
+    """What the index sees of file times: real; trusted at once; or coarse, where time moves
+    only at each "tick" operation, so that every change between two ticks has the same mtime
+    and ctime, as within one tick of a coarse file system clock."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, mode: str):
         self.mode = mode
+        self.bounds = [time.time_ns()]
         if mode == "trusting":
             monkeypatch.setattr(refresh, "MARGIN_NS", -(10**12))
             monkeypatch.setattr(refresh, "FAR_MARGIN_NS", -(10**12))
@@ -220,8 +226,8 @@ class Clock:
             def scan(folder: Path, root: Path | None = None) -> Any:
                 own, names, numbers = real_scan(folder, root)
                 for i in range(0, len(numbers), 5):
-                    numbers[i + 2] -= numbers[i + 2] % TICK
-                    numbers[i + 3] -= numbers[i + 3] % TICK
+                    numbers[i + 2] = self.coarse(numbers[i + 2])
+                    numbers[i + 3] = self.coarse(numbers[i + 3])
                 return own, names, numbers
 
             def read_stat(path: Any, limit: int = fs.MAX_FILE_BYTES, *, root: Any = None) -> Any:
@@ -229,23 +235,27 @@ class Clock:
                 coarse = SimpleNamespace(
                     st_mode=s.st_mode,
                     st_size=s.st_size,
-                    st_mtime_ns=s.st_mtime_ns - s.st_mtime_ns % TICK,
-                    st_ctime_ns=s.st_ctime_ns - s.st_ctime_ns % TICK,
+                    st_mtime_ns=self.coarse(s.st_mtime_ns),
+                    st_ctime_ns=self.coarse(s.st_ctime_ns),
                     st_ino=s.st_ino,
                 )
                 return raw, coarse
 
             def threshold(state: Path, device: int | None) -> int:
-                now = time.time_ns()
-                return now - now % TICK - refresh.MARGIN_NS
+                return self.coarse(time.time_ns()) - refresh.MARGIN_NS
 
             monkeypatch.setattr(fs, "scan", scan)
             monkeypatch.setattr(fs, "read_stat", read_stat)
             monkeypatch.setattr(refresh, "racy_threshold", threshold)
 
+    def coarse(self, ns: int) -> int:
+        """The tick a real time falls in, as a time (one second a tick)."""
+        return bisect.bisect_right(self.bounds, ns) * 10**9
+
     def tick(self) -> None:
-        if self.mode == "coarse":
-            time.sleep((TICK - time.time_ns() % TICK) / 1e9 + 0.001)
+        time.sleep(0.002)
+        self.bounds.append(time.time_ns())
+        time.sleep(0.002)
 
 
 def _git(root: Path, *args: str) -> None:
@@ -265,10 +275,10 @@ def _apply(root: Path, op: tuple[Any, ...], clock: Clock) -> None:
         # an edit that keeps the size and the mtime: only ctime (or the racy rule) can tell
         before = path.stat()
         text = path.read_bytes()
-        for old in STATUS:
-            if f"status: {old}\n".encode() in text and len(old) == len(arg):
+        for old, new in FLIPS.items():
+            if f"status: {old}\n".encode() in text:
                 path.write_bytes(
-                    text.replace(f"status: {old}\n".encode(), f"status: {arg}\n".encode())
+                    text.replace(f"status: {old}\n".encode(), f"status: {new}\n".encode())
                 )
                 os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
                 break
@@ -359,6 +369,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("mode", ["real", "trusting", "coarse"])
+@example(
+    ops=[("hand", "T-2", None), ("hand", "T-2", None), ("tick", None, None), ("hand", "T-2", None)]
+)
 @settings(
     max_examples=20,
     deadline=None,
