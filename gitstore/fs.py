@@ -17,6 +17,7 @@ bytes or the new bytes, never a mix; a stray temp file is swept later. Each step
 
 from __future__ import annotations
 
+import array
 import contextlib
 import errno
 import os
@@ -206,7 +207,9 @@ def entries(folder: Path, root: Path | None = None) -> list[tuple[str, str]]:
         raise ReadError(f"cannot list: {reason(err)}", folder) from err
 
 
-def scan(folder: Path, root: Path | None = None) -> tuple[os.stat_result, list[str], list[int]]:
+def scan(
+    folder: Path, root: Path | None = None
+) -> tuple[os.stat_result, list[str], array.array[int]]:
     """The folder's own stat, the names in it and, for each name, five numbers from its
     ``lstat`` (file type bits, size, mtime_ns, ctime_ns, inode) in one flat list, without
     following links. Temp files of writes in flight are left out. Raises FileNotFoundError when
@@ -220,17 +223,17 @@ def scan(folder: Path, root: Path | None = None) -> tuple[os.stat_result, list[s
     try:
         own = os.fstat(fd)
         names: list[str] = []
-        numbers: list[int] = []
-        keep, extend, lstat, fmt = names.append, numbers.extend, os.stat, stat.S_IFMT
+        numbers = array.array("q")
+        keep, extend, lstat, fmt = names.append, numbers.extend, os.lstat, 0o170000  # S_IFMT
         for name in os.listdir(fd):
             if name.startswith(TMP_PREFIX):
                 continue
             try:
-                st = lstat(name, dir_fd=fd, follow_symlinks=False)
+                st = lstat(name, dir_fd=fd)
             except FileNotFoundError:
                 continue  # removed since the listing
             keep(name)
-            extend((fmt(st.st_mode), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+            extend((st.st_mode & fmt, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
         return own, names, numbers
     except OSError as err:
         raise ReadError(f"cannot list: {reason(err)}", folder) from err
@@ -429,8 +432,15 @@ def stray_temps(directories: Iterable[Path], root: Path | None = None) -> list[P
     found = []
     for directory in directories:
         try:
-            names = entries(directory, root)
+            listed = names(directory, root)  # names only: a folder of 100k records lists fast
         except (UnsafePath, ReadError):
             continue  # validate reports a linked folder; a sweep just stays out of it
-        found += [directory / n for n, kind in names if kind == "file" and n.startswith(TMP_PREFIX)]
+        for name in listed:
+            if name.startswith(TMP_PREFIX):
+                try:
+                    mode = os.lstat(directory / name).st_mode
+                except OSError:
+                    continue
+                if stat.S_ISREG(mode):
+                    found.append(directory / name)
     return found

@@ -326,11 +326,11 @@ class Store:
         """The query index's rows that may match, or None when there is no usable index."""
         if not self.use_index:
             return None
-        from gitstore.index import Index, Unusable, search
+        from gitstore.index import Unusable, search, using
 
         coll = self.collection(collection)
         try:
-            with Index(self) as index:
+            with using(self) as index:
                 if conflicted:
                     return search.conflicted(index, coll)
                 return search.candidates(index, coll, conditions, include_deleted)

@@ -231,8 +231,9 @@ def _offline(store: Store, remote: str, detail: str) -> GitStoreError:
 # ---------------------------------------------------------------- conflicts
 
 
-def conflicts(store: Store) -> list[dict[str, Any]]:
-    """Records holding a ``conflicts:`` block, and files git reports unmerged."""
+def conflicts(store: Store, unmerged: str | None = None) -> list[dict[str, Any]]:
+    """Records holding a ``conflicts:`` block, and files git reports unmerged (``unmerged``: the
+    output of :func:`unmerged_paths`, when the caller asked git already)."""
     found: list[dict[str, Any]] = []
     for name in store.config.collections:
         for record_id, rec, err in store.scan(name, conflicted=True):
@@ -248,9 +249,8 @@ def conflicts(store: Store) -> list[dict[str, Any]]:
                     {"collection": name, "id": record_id, "fields": sorted(rec["conflicts"])}
                 )
     found += _roadmap_conflicts(store)
-    unmerged = gitio.git(
-        "diff", "--name-only", "--diff-filter=U", cwd=store.root, check=False
-    ).stdout
+    if unmerged is None:
+        unmerged = unmerged_paths(store)
     known = {
         str(store.path_of(c["collection"], c["id"]).relative_to(store.root))
         for c in found
@@ -262,6 +262,10 @@ def conflicts(store: Store) -> list[dict[str, Any]]:
         if path and path not in known:
             found.append({"path": path, "fields": [], "problem": "unmerged (conflict markers)"})
     return found
+
+
+def unmerged_paths(store: Store) -> str:
+    return gitio.git("diff", "--name-only", "--diff-filter=U", cwd=store.root, check=False).stdout
 
 
 def _roadmap_conflicts(store: Store) -> list[dict[str, Any]]:
@@ -340,21 +344,49 @@ def resolve(
 
 
 def status(store: Store) -> dict[str, Any]:
-    paths = [p for p in store_paths(store) if (store.root / p).exists()]
-    porcelain = gitio.git("status", "--porcelain", "--", *paths, cwd=store.root, check=False).stdout
-    changes = [line for line in porcelain.splitlines() if line]
-    upstream = gitio.git(
-        "rev-list", "--left-right", "--count", "HEAD...@{upstream}", cwd=store.root, check=False
-    )
-    ahead = behind = None
-    if upstream.returncode == 0:
-        ahead, behind = (int(n) for n in upstream.stdout.split())
+    import threading
+
+    from gitstore.index import session
     from gitstore.index.checks import worktree
 
-    problems, _ = worktree(store, store.roadmap().validator())
+    paths = [p for p in store_paths(store) if (store.root / p).exists()]
+    found: dict[str, Any] = {}
+
+    def ask_git() -> None:  # while this process checks the files (git runs on another core)
+        try:
+            found["status"] = gitio.git(
+                "status", "--porcelain", "--", *paths, cwd=store.root, check=False
+            )
+            found["upstream"] = gitio.git(
+                "rev-list",
+                "--left-right",
+                "--count",
+                "HEAD...@{upstream}",
+                cwd=store.root,
+                check=False,
+            )
+            found["unmerged"] = unmerged_paths(store)
+        except BaseException as err:  # raised below, in the caller's thread
+            found["error"] = err
+
+    asking = threading.Thread(target=ask_git, daemon=True)
+    asking.start()
+    try:
+        with session(store):  # one listing of each folder serves both questions
+            problems, _ = worktree(store, store.roadmap().validator())
+            asking.join()
+            if "error" in found:
+                raise found["error"]
+            conflicted = conflicts(store, found["unmerged"])
+    finally:
+        asking.join()
+    changes = [line for line in found["status"].stdout.splitlines() if line]
+    ahead = behind = None
+    if found["upstream"].returncode == 0:
+        ahead, behind = (int(n) for n in found["upstream"].stdout.split())
     return {
         "changes": changes,
-        "conflicts": conflicts(store),
+        "conflicts": conflicted,
         "ahead": ahead,
         "behind": behind,
         "problems": [str(p) for p in problems if p.severity == "error"],

@@ -35,7 +35,7 @@ import gitstore.index
 import gitstore.index.refresh as refresh
 from gitstore import Store, fs
 from gitstore.errors import GitStoreError
-from gitstore.index import codec
+from gitstore.index import codec, session
 from gitstore.index.checks import worktree
 from gitstore.initialize import init_store
 from gitstore.query import parse
@@ -199,9 +199,16 @@ def _answers(store: Store) -> dict[str, Any]:
         out["conflicts"] = conflicts(store)
     except GitStoreError as err:
         out["conflicts"] = f"{type(err).__name__}: {err}"
+    with session(store):  # as status asks: validation, then conflicts, in one use
+        problems, checked = worktree(store, store.roadmap().validator())
+        # clock-ahead messages name the current time: compare them without it
+        out["problems"] = ([str(p).split(" (")[0] for p in problems], checked)
+        try:
+            out["session conflicts"] = conflicts(store, "")
+        except GitStoreError as err:
+            out["session conflicts"] = f"{type(err).__name__}: {err}"
     problems, checked = worktree(store, store.roadmap().validator())
-    # clock-ahead messages name the current time: compare them without it
-    out["problems"] = ([str(p).split(" (")[0] for p in problems], checked)
+    out["problems alone"] = ([str(p).split(" (")[0] for p in problems], checked)
     return out
 
 

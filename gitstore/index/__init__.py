@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -48,6 +49,9 @@ class Index:
         self.store = store
         self._conn: sqlite3.Connection | None = None
         self._ino = 0
+        # one listing of each folder per use: a command that asks twice (status: validation,
+        # then conflicts) lists once, like one pass over the files
+        self._listings: dict[str, tuple[Listing, int | None]] = {}
 
     def __enter__(self) -> Index:
         self._conn, self._ino = connect(self.store.state)
@@ -59,6 +63,12 @@ class Index:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if err is not None:
+            self.failed(err)
+
+    def failed(self, err: BaseException) -> None:
+        """Raise :class:`Unusable` for an error of the index itself (removing a corrupt
+        file); return for any other error, which the caller raises as it is."""
         if isinstance(err, sqlite3.Error):
             if corrupt(err):
                 with contextlib.suppress(Unusable):
@@ -81,7 +91,9 @@ class Index:
     ) -> Iterator[Listing]:
         """A read transaction in which the rows of ``coll``'s folder are the files as listed in
         this call (and, with ``validator``, hold validation outcomes under ``pkey``)."""
-        now, device = listing(self.store, coll)
+        if coll.path not in self._listings:
+            self._listings[coll.path] = listing(self.store, coll)
+        now, device = self._listings[coll.path]
         refresh = Refresh(self.conn, self.store, coll, validator, pkey)
         for _ in range(ATTEMPTS):
             self.conn.execute("BEGIN")
@@ -104,3 +116,49 @@ def _ours(err: BaseException) -> bool:
     from gitstore.errors import GitStoreError
 
     return isinstance(err, GitStoreError)
+
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def session(store: Store) -> Iterator[Index | None]:
+    """One use of the index for every query of ``store`` in this thread inside the block (None
+    when there is no usable index: the queries then read the files)."""
+    if not store.use_index or getattr(_local, "index", None) is not None:
+        yield current(store)
+        return
+    try:
+        index = Index(store).__enter__()
+    except Unusable:
+        fell_back()
+        yield None
+        return
+    _local.index = index
+    try:
+        yield index
+    finally:
+        _local.index = None
+        with contextlib.suppress(Unusable):
+            index.__exit__(None, None, None)
+
+
+def current(store: Store) -> Index | None:
+    """The index of an open :func:`session` for ``store`` in this thread, if any."""
+    index: Index | None = getattr(_local, "index", None)
+    return index if index is not None and index.store is store else None
+
+
+@contextlib.contextmanager
+def using(store: Store) -> Iterator[Index]:
+    """The session's index, or a new use of it for this block alone (Unusable if none)."""
+    index = current(store)
+    if index is None:
+        with Index(store) as index:
+            yield index
+        return
+    try:
+        yield index
+    except BaseException as err:
+        index.failed(err)
+        raise

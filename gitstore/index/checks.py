@@ -147,14 +147,12 @@ def _folder(
     """For one fresh folder: its entries that are not plain files, how many record files it
     holds, the names in groups that differ only by case, and the stored problems."""
     fmts = now.stats[0::5]
-    odd = []
+    odd: list[tuple[str, str]] = []
+    regular = now.records()
     if fmts.count(REG) != len(fmts):
         odd = [(n, _kind(f)) for n, f in zip(now.names, fmts, strict=True) if f != REG]
-    regular = sum(
-        1 for n, f in zip(now.names, fmts, strict=True) if f == REG and n.endswith(".yaml")
-    )
+        regular -= sum(1 for n, _ in odd if n.endswith(".yaml"))
     conn = index.conn
-    listed = now.name_set
     groups = conn.execute(
         "SELECT name FROM files WHERE folder = ? AND fmt = ? AND folded IN "
         "(SELECT folded FROM files WHERE folder = ? AND fmt = ? GROUP BY folded "
@@ -164,12 +162,7 @@ def _folder(
     stored = conn.execute(
         "SELECT name, problems FROM files WHERE folder = ? AND problems IS NOT NULL", (folder,)
     ).fetchall()
-    return (
-        odd,
-        regular,
-        [n for (n,) in groups if n in listed],
-        [(n, t) for n, t in stored if n in listed],
-    )
+    return odd, regular, [n for (n,) in groups], stored
 
 
 def _problem(path: str, line: int, rule: str, message: str, severity: str) -> Problem:
@@ -190,10 +183,10 @@ def worktree(store: Store, validator: Validator) -> tuple[list[Problem], int]:
     """Every problem of the working tree's store files and how many files were checked: from
     the index where it can, else by reading every file (the same result either way)."""
     if store.use_index:
-        from gitstore.index import Index, Unusable, fell_back
+        from gitstore.index import Unusable, fell_back, using
 
         try:
-            with Index(store) as index:
+            with using(store) as index:
                 return worktree_problems(index, store, validator)
         except Unusable:
             fell_back()

@@ -120,7 +120,8 @@ def encode(record: dict[str, Any]) -> str:
 
 
 def decode(text: str) -> dict[str, Any]:
-    value = _unwrap(json.loads(text))
+    # only a tag (a "\u0000" key) needs the walk; JSON writes that key escaped
+    value = _unwrap(json.loads(text)) if "\\u0000" in text else json.loads(text)
     if not isinstance(value, dict):
         raise ValueError("a stored record is not a mapping")
     return value
@@ -128,7 +129,7 @@ def decode(text: str) -> dict[str, Any]:
 
 def decode_value(text: str) -> Any:
     """One field's value, as SQLite's ``data -> '$."key"'`` returns it (JSON text)."""
-    return _unwrap(json.loads(text))
+    return _unwrap(json.loads(text)) if "\\u0000" in text else json.loads(text)
 
 
 def identical(a: Any, b: Any) -> bool:

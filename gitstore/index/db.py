@@ -26,7 +26,7 @@ from pathlib import Path
 from gitstore import fs
 
 NAME = "index.sqlite"
-SCHEMA = "gitstore-index 1"
+SCHEMA = "gitstore-index 2"
 BUSY_SECONDS = 5.0
 
 # SQLite's primary result codes that mean "the file is not a good database": rebuild it.
@@ -66,7 +66,8 @@ CREATE TABLE files(
 );
 CREATE INDEX files_state ON files(folder, state);
 CREATE INDEX files_conflicted ON files(folder) WHERE conflicted = 1;
-CREATE INDEX files_folded ON files(folder, folded);
+CREATE INDEX files_folded ON files(folder, fmt, folded);
+CREATE INDEX files_pkey ON files(folder, pkey);
 CREATE INDEX files_problems ON files(folder) WHERE problems IS NOT NULL;
 CREATE INDEX files_pdue ON files(folder, pdue) WHERE pdue IS NOT NULL;
 """

@@ -60,13 +60,19 @@ class Listing:
 
     def __init__(self, folder: str, names: list[str], stats: array.array[int]):
         self.folder, self.names, self.stats = folder, names, stats
-        self._set: set[str] | None = None
+        self._joined: str | None = None
 
     @property
-    def name_set(self) -> set[str]:
-        if self._set is None:
-            self._set = set(self.names)
-        return self._set
+    def joined(self) -> str:
+        """The names as the listing row keeps them ('/' is the one character no name has)."""
+        if self._joined is None:
+            self._joined = "/".join(self.names)
+        return self._joined
+
+    def records(self) -> int:
+        """How many names are record file names (end in .yaml)."""
+        joined = self.joined
+        return joined.count(".yaml/") + joined.endswith(".yaml")
 
     def numbers(self) -> dict[str, tuple[int, ...]]:
         return dict(zip(self.names, zip(*[iter(self.stats)] * 5, strict=True), strict=True))
@@ -122,7 +128,7 @@ def listing(store: Store, coll: Collection) -> tuple[Listing, int | None]:
         own, names, numbers = fs.scan(store.root / coll.path, store.root)
     except FileNotFoundError:
         return Listing(coll.path, [], array.array("q")), None
-    return Listing(coll.path, names, array.array("q", numbers)), own.st_dev
+    return Listing(coll.path, names, numbers), own.st_dev
 
 
 def stored_listing(conn: sqlite3.Connection, folder: str, key: str) -> Listing | None:
@@ -145,14 +151,17 @@ def racy_names(conn: sqlite3.Connection, folder: str) -> list[str]:
 
 def unchanged(conn: sqlite3.Connection, now: Listing, key: str, seen: set[str]) -> bool:
     """Whether the stored listing is ``now`` exactly, every racy name was read in this call
-    (``seen``), and there is one row for each record file (no more, no less)."""
-    old = stored_listing(conn, now.folder, key)
-    if old is None or old.names != now.names or old.stats != now.stats:
+    (``seen``), and there is one row for each record file, no more (a listing is only written
+    with a row for each of its record files; rows added since are counted)."""
+    row = conn.execute(
+        "SELECT key, names, stats, racy FROM dirs WHERE folder = ?", (now.folder,)
+    ).fetchone()
+    if row is None or row[0] != key or row[1] != now.joined or row[2] != now.stats.tobytes():
         return False
-    if not set(racy_names(conn, now.folder)) <= seen:
+    if not set(json.loads(row[3])) <= seen:
         return False
     count = conn.execute("SELECT count(*) FROM files WHERE folder = ?", (now.folder,)).fetchone()
-    return bool(count[0] == sum(1 for n in now.names if n.endswith(".yaml")))
+    return bool(count[0] == now.records())
 
 
 class Refresh:

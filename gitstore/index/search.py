@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitstore.index import codec
 from gitstore.index.db import writing
-from gitstore.index.refresh import OK
+from gitstore.index.refresh import ERROR, OK, VOLATILE
 from gitstore.query import natural_key
 
 if TYPE_CHECKING:
@@ -87,8 +87,8 @@ def candidates(
         rows: list[tuple[str, int, str | None, str | None]] = [
             (n, s, None, e)
             for n, s, e in conn.execute(
-                "SELECT name, state, error FROM files WHERE folder = ? AND state != ?",
-                (folder, OK),
+                "SELECT name, state, error FROM files WHERE folder = ? AND state IN (?, ?)",
+                (folder, ERROR, VOLATILE),
             )
         ]
         if pushed is not None:
@@ -110,12 +110,7 @@ def candidates(
                 f"SELECT name, state, data, NULL FROM files WHERE folder = ? AND state = ?{live}",
                 (folder, OK),
             ).fetchall()
-        listed = now.name_set
-        decoded = [
-            (n, s, codec.decode(d) if d is not None else None, e)
-            for n, s, d, e in rows
-            if n in listed
-        ]
+        decoded = [(n, s, codec.decode(d) if d is not None else None, e) for n, s, d, e in rows]
     return ordered(decoded, now.names)
 
 
@@ -147,17 +142,16 @@ def _filtered(
 def conflicted(index: Index, coll: Collection) -> list[Row]:
     """Rows holding a ``conflicts:`` mapping, and every row with an error or not kept parsed."""
     with index.fresh(coll) as now:
-        rows = index.conn.execute(
-            "SELECT name, state, data, error FROM files WHERE folder = ? "
-            "AND (state != ? OR conflicted = 1)",
-            (coll.path, OK),
+        conn = index.conn
+        rows = conn.execute(
+            "SELECT name, state, data, error FROM files WHERE folder = ? AND state IN (?, ?)",
+            (coll.path, ERROR, VOLATILE),
         ).fetchall()
-        listed = now.name_set
-        decoded = [
-            (n, s, codec.decode(d) if d is not None else None, e)
-            for n, s, d, e in rows
-            if n in listed
-        ]
+        rows += conn.execute(
+            "SELECT name, state, data, error FROM files WHERE folder = ? AND conflicted = 1",
+            (coll.path,),
+        ).fetchall()
+        decoded = [(n, s, codec.decode(d) if d is not None else None, e) for n, s, d, e in rows]
     return ordered(decoded, now.names)
 
 
