@@ -91,11 +91,12 @@ class Index:
     ) -> Iterator[Listing]:
         """A read transaction in which the rows of ``coll``'s folder are the files as listed in
         this call (and, with ``validator``, hold validation outcomes under ``pkey``)."""
-        if coll.path not in self._listings:
-            self._listings[coll.path] = listing(self.store, coll)
-        now, device = self._listings[coll.path]
         refresh = Refresh(self.conn, self.store, coll, validator, pkey)
-        for _ in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
+            if attempt > 1 or coll.path not in self._listings:
+                # a refresh did not settle it: a file changed between the listing and its read
+                self._listings[coll.path] = listing(self.store, coll)
+            now, device = self._listings[coll.path]
             self.conn.execute("BEGIN")
             try:
                 current = unchanged(self.conn, now, refresh.key, refresh.seen)

@@ -160,7 +160,9 @@ def _folder(
         (folder, REG, folder, REG),
     ).fetchall()
     stored = conn.execute(
-        "SELECT name, problems FROM files WHERE folder = ? AND problems IS NOT NULL", (folder,)
+        "SELECT name, problems FROM files INDEXED BY files_problems "
+        "WHERE folder = ? AND problems IS NOT NULL",
+        (folder,),
     ).fetchall()
     return odd, regular, [n for (n,) in groups], stored
 

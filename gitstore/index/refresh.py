@@ -53,6 +53,17 @@ ROW = (
     "data, error, folded, problems, pkey, pdue"
 )
 _ERRORS: dict[str, type[RecordError]] = {"RecordError": RecordError, "UnsafePath": UnsafePath}
+# A row is replaced only by what was read from the same or a later version of its file (ctime
+# moves forward with every change): a refresh that read a file just before it changed must not
+# put the old parse back over a newer one another refresh stored meanwhile. A row from the future
+# (a clock set back since) gives way.
+# A vanished file's row goes, unless a newer version of the file came back and was stored.
+GONE = "DELETE FROM files WHERE folder = ? AND name = ? AND ctime <= ?"
+UPSERT = (
+    f"INSERT INTO files({ROW}) VALUES ({','.join('?' * 18)}) ON CONFLICT(folder, name) DO UPDATE "
+    f"SET {', '.join(f'{c} = excluded.{c}' for c in ROW.split(', ')[2:])} "
+    "WHERE excluded.ctime >= files.ctime OR files.ctime > ?"
+)
 
 
 class Listing:
@@ -111,11 +122,15 @@ def code_key() -> str:
     changes their files, and every stored result is recomputed."""
     global _code
     if _code is None:
+        import sys
+
         import gitstore
-        from gitstore import record, schema, store, validate
+        from gitstore import clock, record, schema, store, validate
+        from gitstore.index import checks
 
         parts = [getattr(gitstore, "__version__", "")]
-        for module in (record, schema, store, validate, fs, codec):
+        here = sys.modules[__name__]
+        for module in (record, schema, store, validate, clock, fs, codec, checks, here):
             st = os.stat(str(module.__file__))
             parts.append(f"{st.st_size}.{st.st_mtime_ns}")
         _code = ":".join(parts)
@@ -187,37 +202,48 @@ class Refresh:
         """Bring rows and the listing row up to date with ``now``."""
         conn = self.conn
         threshold = racy_threshold(self.store.state, device)
+        wipe = False
         conn.execute("BEGIN")
         try:
+            row = conn.execute(
+                "SELECT key, names, stats, racy FROM dirs WHERE folder = ?", (self.folder,)
+            ).fetchone()
             old = stored_listing(conn, self.folder, self.key)
-            if old is None:
-                stored_key = conn.execute(
-                    "SELECT key FROM dirs WHERE folder = ?", (self.folder,)
-                ).fetchone()
-                if stored_key is not None and stored_key[0] != self.key:
-                    wipe = True  # limits or id rules changed: nothing stored is valid
-                else:
-                    wipe = False
-                    old = self._listing_from_rows()
-            else:
-                wipe = False
-            racy = set(racy_names(conn, self.folder)) if old is not None else set()
+            if row is not None and row[0] != self.key:
+                wipe, old = True, None  # the limits, the id rules or this code changed
+            elif old is None or _count(conn, self.folder) != old.records():
+                old = self._listing_from_rows()  # the rows are what counts
+                row = None
+            racy = set(json.loads(row[3])) if row is not None and old is not None else set()
         finally:
             conn.execute("COMMIT")
         if wipe:
             with writing(conn):
                 conn.execute("DELETE FROM files WHERE folder = ?", (self.folder,))
                 conn.execute("DELETE FROM dirs WHERE folder = ?", (self.folder,))
-        before = old.numbers() if old is not None else {}
-        current = now.numbers()
-        todo = [n for n, numbers in current.items() if before.get(n) != numbers or n in racy]
-        todo = [n for n in todo if n not in self.seen]
+        base = old or Listing(self.folder, [], array.array("q"))
+        seen = self.seen
+        if base.names == now.names:
+            changed = _differing(base, now)
+            todo = changed + [n for n in racy if n not in seen]
+            gone: list[tuple[str, int]] = []
+        else:
+            before, current = base.numbers(), now.numbers()
+            todo = [
+                n
+                for n, numbers in current.items()
+                if before.get(n) != numbers or (n in racy and n not in seen)
+            ]
+            gone = [(n, v[3]) for n, v in before.items() if n not in current and n[-5:] == ".yaml"]
         if self.validator is not None:
-            todo += [n for n in self.unchecked() if n in current and n not in todo]
-        gone = [n for n in before if n not in current and n.endswith(".yaml")]
+            chosen = set(todo) | seen
+            todo += [n for n in self.unchecked() if n not in chosen]
+        numbers = _numbers_of(now, set(todo))
+        todo = [n for n in dict.fromkeys(todo) if n in numbers]  # listed now, once each
         for start in range(0, len(todo), BATCH):
-            self._store(todo[start : start + BATCH], current, threshold)
-        self._finish(now, current, gone, threshold)
+            self._store(todo[start : start + BATCH], numbers, threshold)
+        stored = (row[1], row[2]) if row is not None else None
+        self._finish(now, base, stored, set(todo), gone, threshold)
 
     # ------------------------------------------------------------ reading files
 
@@ -266,12 +292,8 @@ class Refresh:
             else:
                 rows.append(row)
         with writing(self.conn) as conn:
-            conn.executemany(
-                f"INSERT OR REPLACE INTO files({ROW}) VALUES ({','.join('?' * 18)})", rows
-            )
-            conn.executemany(
-                "DELETE FROM files WHERE folder = ? AND name = ?", [(self.folder, n) for n in gone]
-            )
+            conn.executemany(UPSERT, [(*row, time.time_ns()) for row in rows])
+            conn.executemany(GONE, [(self.folder, n, current[n][3]) for n in gone])
 
     def _examine(
         self, name: str, listed: tuple[int, ...], old: Any, threshold: int
@@ -366,51 +388,68 @@ class Refresh:
     def _finish(
         self,
         now: Listing,
-        current: dict[str, tuple[int, ...]],
-        gone: list[str],
+        base: Listing,
+        stored: tuple[str, bytes] | None,
+        touched: set[str],
+        gone: list[tuple[str, int]],
         threshold: int,
     ) -> None:
-        """Store the listing, built from the rows as they are now (another process may have
-        written some since): a record's numbers are always its row's."""
+        """Store the listing in ``now``'s order, a record's numbers always its row's: those
+        read now from their rows, the others as in the listing row this refresh started from,
+        unless another refresh wrote one meanwhile (then all from the rows)."""
         conn = self.conn
         with writing(conn):
-            conn.executemany(
-                "DELETE FROM files WHERE folder = ? AND name = ?",
-                [(self.folder, n) for n in gone],
-            )
-            rows: dict[str, tuple[Any, ...]] = {}
-            for chunk in _chunks([n for n in now.names if n.endswith(".yaml")]):
-                marks = ",".join("?" * len(chunk))
-                for row in conn.execute(
-                    f"SELECT name, fmt, size, mtime, ctime, ino, trusted FROM files "
-                    f"WHERE folder = ? AND name IN ({marks})",
-                    (self.folder, *chunk),
-                ):
-                    rows[row[0]] = row
+            conn.executemany(GONE, [(self.folder, n, ctime) for n, ctime in gone])
+            committed = conn.execute(
+                "SELECT names, stats, racy FROM dirs WHERE folder = ?", (self.folder,)
+            ).fetchone()
+            earlier: set[str] = set()
+            if stored is None or committed is None or tuple(committed[:2]) != stored:
+                touched = set(now.names)
+                base = Listing(self.folder, [], array.array("q"))
+            else:
+                earlier = set(json.loads(committed[2]))
+            rows = self._numbers_in_rows([n for n in touched if n.endswith(".yaml")])
+            same = base.names == now.names
+            known = {} if same else base.numbers()
             names, stats, racy = [], array.array("q"), []
-            for name in now.names:
-                if name.endswith(".yaml"):
-                    row = rows.get(name)
-                    if row is None:
-                        continue  # gone meanwhile, or never stored: the next refresh reads it
-                    numbers, trusted = row[1:6], row[6]
-                else:
-                    numbers = current[name]
+            for i, name in enumerate(now.names):
+                if not name.endswith(".yaml"):
+                    numbers = tuple(now.stats[5 * i : 5 * i + 5])
                     trusted = max(numbers[2], numbers[3]) < threshold
+                elif name in touched:
+                    if name not in rows:
+                        continue  # gone meanwhile: the next refresh reads it
+                    numbers, trusted = rows[name]
+                elif same:
+                    numbers, trusted = tuple(base.stats[5 * i : 5 * i + 5]), name not in earlier
+                elif name in known:
+                    numbers, trusted = known[name], name not in earlier
+                else:
+                    continue  # neither stored nor read now: the next refresh reads it
                 names.append(name)
                 stats.extend(numbers)
                 if not trusted:
                     racy.append(name)
-            count = conn.execute(
-                "SELECT count(*) FROM files WHERE folder = ?", (self.folder,)
-            ).fetchone()[0]
-            if count != len(rows):
-                self._drop_orphans(set(rows))
+            if _count(conn, self.folder) != sum(1 for n in names if n.endswith(".yaml")):
+                self._drop_orphans(set(names))
             conn.execute(
                 "INSERT OR REPLACE INTO dirs(folder, key, names, stats, racy) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (self.folder, self.key, "/".join(names), stats.tobytes(), json.dumps(racy)),
             )
+
+    def _numbers_in_rows(self, names: list[str]) -> dict[str, tuple[tuple[int, ...], bool]]:
+        found = {}
+        for chunk in _chunks(names):
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT name, fmt, size, mtime, ctime, ino, trusted FROM files "
+                f"WHERE folder = ? AND name IN ({marks})",
+                (self.folder, *chunk),
+            ):
+                found[row[0]] = (tuple(row[1:6]), bool(row[6]))
+        return found
 
     def _drop_orphans(self, keep: set[str]) -> None:
         """Rows of no listed file (a refresh killed between its rows and its listing row)."""
@@ -421,6 +460,34 @@ class Refresh:
             "DELETE FROM files WHERE folder = ? AND name = ?",
             [(self.folder, n) for (n,) in stored if n not in keep],
         )
+
+
+def _count(conn: sqlite3.Connection, folder: str) -> int:
+    return int(conn.execute("SELECT count(*) FROM files WHERE folder = ?", (folder,)).fetchone()[0])
+
+
+def _differing(old: Listing, now: Listing) -> list[str]:
+    """Names (the same in both, in the same order) whose numbers differ, compared a block of 64
+    entries at a time."""
+    a, b = old.stats, now.stats
+    if a == b:
+        return []
+    found = []
+    step = 5 * 64
+    for start in range(0, len(a), step):
+        if a[start : start + step] != b[start : start + step]:
+            for i in range(start, min(start + step, len(a)), 5):
+                if a[i : i + 5] != b[i : i + 5]:
+                    found.append(now.names[i // 5])
+    return found
+
+
+def _numbers_of(now: Listing, names: set[str]) -> dict[str, tuple[int, ...]]:
+    """The listed numbers of ``names``."""
+    if not names:
+        return {}
+    stats = now.stats
+    return {n: tuple(stats[5 * i : 5 * i + 5]) for i, n in enumerate(now.names) if n in names}
 
 
 def _chunks(names: list[str], size: int = 500) -> Iterator[list[str]]:

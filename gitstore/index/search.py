@@ -148,7 +148,8 @@ def conflicted(index: Index, coll: Collection) -> list[Row]:
             (coll.path, ERROR, VOLATILE),
         ).fetchall()
         rows += conn.execute(
-            "SELECT name, state, data, error FROM files WHERE folder = ? AND conflicted = 1",
+            "SELECT name, state, data, error FROM files INDEXED BY files_conflicted "
+            "WHERE folder = ? AND conflicted = 1",
             (coll.path,),
         ).fetchall()
         decoded = [(n, s, codec.decode(d) if d is not None else None, e) for n, s, d, e in rows]
