@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from gitstore.index import Index
     from gitstore.query import Condition
     from gitstore.schema import Collection
+    from gitstore.store import Store
 
 MAX_FIELD_INDEXES = 16
 _SAFE_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -139,7 +140,7 @@ def _filtered(
     return rows
 
 
-def conflicted(index: Index, coll: Collection) -> list[Row]:
+def conflict_rows(index: Index, coll: Collection) -> list[Row]:
     """Rows holding a ``conflicts:`` mapping, and every row with an error or not kept parsed."""
     with index.fresh(coll) as now:
         conn = index.conn
@@ -170,3 +171,24 @@ def ordered(rows: Iterable[tuple[str, int, Any, Any]], listing: list[str]) -> li
 
 def _first(row: tuple[Any, ...]) -> Any:
     return row[0]
+
+
+def rows_of(
+    store: Store,
+    collection: str,
+    conditions: list[Condition],
+    include_deleted: bool,
+    conflicted: bool,
+) -> list[Row] | None:
+    """The index's rows for ``Store.scan``, or None when there is no usable index."""
+    from gitstore.index import Unusable, fell_back, using
+
+    coll = store.collection(collection)
+    try:
+        with using(store) as index:
+            if conflicted:
+                return conflict_rows(index, coll)
+            return candidates(index, coll, conditions, include_deleted)
+    except Unusable:
+        fell_back()
+        return None
