@@ -400,3 +400,20 @@ def test_the_index_answers_as_the_files_do(template: Path, mode: str, ops: list[
                 assert gitstore.index.fallbacks == before, "the index was not used"
             assert indexed == _answers(Store.open(root, index=False)), op
             corrupted = op[0] == "corrupt"
+
+
+def test_a_build_on_every_core_answers_as_one_process_does(
+    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "store"
+    shutil.copytree(template, root, symlinks=True)
+    folder = root / "records" / "tasks"
+    for i in range(10, 70):
+        (folder / f"T-{i}.yaml").write_bytes(
+            BROKEN[i % len(BROKEN)].replace(b"{ID}", f"T-{i}".encode())
+        )
+    monkeypatch.setattr(refresh, "PARALLEL", 5)
+    before = gitstore.index.fallbacks
+    indexed = _answers(Store.open(root))
+    assert gitstore.index.fallbacks == before
+    assert indexed == _answers(Store.open(root, index=False))

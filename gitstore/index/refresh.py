@@ -23,6 +23,7 @@ refresh again when another process changed it in between.
 from __future__ import annotations
 
 import array
+import collections
 import json
 import os
 import stat
@@ -38,12 +39,14 @@ from gitstore.index.db import writing
 
 if TYPE_CHECKING:
     import sqlite3
+    from concurrent.futures import Future
 
     from gitstore.schema import Collection
     from gitstore.store import Store
     from gitstore.validate import Validator
 
 BATCH = 256
+PARALLEL = 2000  # files to read before it pays to fork a worker per core
 MARGIN_NS = 20_000_000  # the file system clock of the state folder, same device
 FAR_MARGIN_NS = 3_000_000_000  # another device, or no marker: allow for skew and coarse clocks
 REG = stat.S_IFREG
@@ -240,8 +243,7 @@ class Refresh:
             todo += [n for n in self.unchecked() if n not in chosen]
         numbers = _numbers_of(now, set(todo))
         todo = [n for n in dict.fromkeys(todo) if n in numbers]  # listed now, once each
-        for start in range(0, len(todo), BATCH):
-            self._store(todo[start : start + BATCH], numbers, threshold)
+        self._store_all(todo, numbers, threshold)
         stored = (row[1], row[2]) if row is not None else None
         self._finish(now, base, stored, set(todo), gone, threshold)
 
@@ -270,30 +272,70 @@ class Refresh:
         ).fetchall()
         return list(dict.fromkeys(n for (n,) in found))
 
-    def _store(self, names: list[str], current: dict[str, tuple[int, ...]], threshold: int) -> None:
-        records = [n for n in names if n.endswith(".yaml")]
-        self.seen.update(names)
-        if not records:
+    def _store_all(
+        self, todo: list[str], numbers: dict[str, tuple[int, ...]], threshold: int
+    ) -> None:
+        """Read and store ``todo`` in batches, on every core when there are many (a first
+        build: parsing is what costs)."""
+        self.seen.update(todo)
+        records = [n for n in todo if n.endswith(".yaml")]
+        jobs = (
+            (batch, {n: numbers[n] for n in batch}, self._old_rows(batch), threshold)
+            for batch in _chunks(records, BATCH)
+        )
+        cores = os.cpu_count() or 1
+        if len(records) < PARALLEL or cores < 2 or not hasattr(os, "fork"):
+            for job in jobs:
+                self._write_batch(*self._examine_batch(job), numbers)
             return
-        old = {}
-        for chunk in _chunks(records):
-            marks = ",".join("?" * len(chunk))
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _worker
+        _worker = self  # inherited by the forked workers, never pickled; they touch no SQLite
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(
+                cores, mp_context=context, initializer=_watch, initargs=(os.getpid(),)
+            ) as pool:
+                waiting: collections.deque[Future[Done]] = collections.deque()
+                for job in jobs:  # a few batches in flight: memory stays bounded
+                    waiting.append(pool.submit(_examine_in_worker, job))
+                    if len(waiting) > 2 * cores:
+                        self._write_batch(*waiting.popleft().result(), numbers)
+                while waiting:
+                    self._write_batch(*waiting.popleft().result(), numbers)
+        finally:
+            _worker = None
+
+    def _old_rows(self, names: list[str]) -> dict[str, tuple[Any, ...]]:
+        marks = ",".join("?" * len(names))
+        return {
+            row[0]: tuple(row)
             for row in self.conn.execute(
                 f"SELECT name, hash, state, deleted, conflicted, data, error, problems, pkey, pdue "
                 f"FROM files WHERE folder = ? AND name IN ({marks})",
-                (self.folder, *chunk),
-            ):
-                old[row[0]] = row
+                (self.folder, *names),
+            )
+        }
+
+    def _examine_batch(self, job: Job) -> Done:
+        names, numbers, old, threshold = job
         rows, gone = [], []
-        for name in records:
-            row = self._examine(name, current[name], old.get(name), threshold)
+        for name in names:
+            row = self._examine(name, numbers[name], old.get(name), threshold)
             if row is None:
                 gone.append(name)
             else:
                 rows.append(row)
+        return rows, gone
+
+    def _write_batch(
+        self, rows: list[tuple[Any, ...]], gone: list[str], numbers: dict[str, tuple[int, ...]]
+    ) -> None:
         with writing(self.conn) as conn:
             conn.executemany(UPSERT, [(*row, time.time_ns()) for row in rows])
-            conn.executemany(GONE, [(self.folder, n, current[n][3]) for n in gone])
+            conn.executemany(GONE, [(self.folder, n, numbers[n][3]) for n in gone])
 
     def _examine(
         self, name: str, listed: tuple[int, ...], old: Any, threshold: int
@@ -460,6 +502,28 @@ class Refresh:
             "DELETE FROM files WHERE folder = ? AND name = ?",
             [(self.folder, n) for (n,) in stored if n not in keep],
         )
+
+
+Job = tuple[list[str], dict[str, tuple[int, ...]], dict[str, tuple[Any, ...]], int]
+Done = tuple[list[tuple[Any, ...]], list[str]]
+_worker: Refresh | None = None
+
+
+def _watch(parent: int) -> None:
+    """In a worker: end when the parent is gone (a kill -9 leaves nobody to stop us)."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _examine_in_worker(job: Job) -> Done:
+    assert _worker is not None
+    return _worker._examine_batch(job)
 
 
 def _count(conn: sqlite3.Connection, folder: str) -> int:

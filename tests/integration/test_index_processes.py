@@ -60,7 +60,7 @@ def _same(store: Store) -> None:
 def test_kill_9_during_a_refresh_leaves_a_usable_index(store: Store) -> None:
     folder = store.root / "records" / "tasks"
     folder.mkdir(parents=True, exist_ok=True)
-    for i in range(1, 1501):
+    for i in range(1, 2501):  # over refresh.PARALLEL: the first build forks a worker per core
         _write(folder, i, "doing" if i % 7 == 0 else "todo")
     rng = random.Random(42)
     finished = 0
@@ -68,18 +68,37 @@ def test_kill_9_during_a_refresh_leaves_a_usable_index(store: Store) -> None:
         proc = spawn("query", str(store.root))
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "go"
-        # a random moment of the refresh: the first round builds all 1,500 rows, later ones
+        # a random moment of the refresh: the first round builds all 2,500 rows, later ones
         # re-read the 300 files changed below
         time.sleep(rng.uniform(0, 0.4 if round_ else 1.5))
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate(timeout=60)
         finished += "done" in out
+        _no_orphans(store.root)
         _same(store)
-        for i in rng.sample(range(1, 1501), 300):
+        for i in rng.sample(range(1, 2501), 300):
             _write(folder, i, rng.choice(["todo", "doing", "done"]), note=str(round_))
-        for i in rng.sample(range(1, 1501), 20):
+        for i in rng.sample(range(1, 2501), 20):
             (folder / f"T-{i}.yaml").unlink(missing_ok=True)
     assert finished < ROUNDS, "every query finished before its kill: nothing was tested"
+
+
+def _no_orphans(root: Path) -> None:
+    """The killed query's parse workers end too (they watch their parent)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        alive = []
+        for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"index_workers" in cmdline and str(root).encode() in cmdline:
+                alive.append(pid)
+        if not alive:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"workers outlived the killed query: {alive}")
 
 
 def test_processes_refreshing_at_once_each_see_their_own_writes(store: Store) -> None:
