@@ -39,6 +39,7 @@ from gitstore.record import (
 )
 from gitstore.schema import CONFIG_NAME, Collection, Config, check_record, load_config
 from gitstore.statedir import legacy_dir, state_dir
+from gitstore.sweep import may_have_temps
 from gitstore.versions import check_metadata, check_version
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class Store:
         store._adopt_legacy_journal()
         if (store.state / JOURNAL).exists():
             store.recover()  # a transaction committed but unfinished: finish it before anything
-        elif store.stray_temps():
+        elif may_have_temps(store) and store.stray_temps():
             # Temp files may be other writers' in-flight writes: sweep only when nobody writes.
             # Waiting for the exclusive lock here could starve behind a stream of writers.
             store.recover(wait=False)
@@ -550,9 +551,7 @@ class Store:
             # one listing of the folder (names only: no file is read, nothing sorted) serves
             # the id's choice and the case check
             listed = fs.names(self.root / coll.path, self.root)
-            taken = {n[:-5] for n in listed if n.endswith(".yaml")}
-            taken = {i for i in taken if not i.startswith(fs.TMP_PREFIX)}
-            new_id = record_id or new_id_for(coll, taken)
+            new_id = record_id or new_id_for(coll, listed)
             try:
                 return self._put(collection, {"id": new_id} | ordered, 0, listed)
             except VersionConflict as err:
