@@ -231,13 +231,8 @@ class Refresh:
             todo = changed + [n for n in racy if n not in seen]
             gone: list[tuple[str, int]] = []
         else:
-            before, current = base.numbers(), now.numbers()
-            todo = [
-                n
-                for n, numbers in current.items()
-                if before.get(n) != numbers or (n in racy and n not in seen)
-            ]
-            gone = [(n, v[3]) for n, v in before.items() if n not in current and n[-5:] == ".yaml"]
+            todo, gone = _moved(base, now)
+            todo += [n for n in racy if n not in seen]
         if self.validator is not None:
             chosen = set(todo) | seen
             todo += [n for n in self.unchecked() if n not in chosen]
@@ -475,6 +470,8 @@ class Refresh:
                 for i in keep:
                     kept.extend(stats[5 * i : 5 * i + 5])
                 stats = kept
+            if racy:
+                racy &= set(names)  # not a name that is gone
             listed = Listing(self.folder, names, stats)
             if _count(conn, self.folder) != listed.records():
                 self._drop_orphans(set(names))
@@ -547,6 +544,20 @@ def _differing(old: Listing, now: Listing) -> list[str]:
                 if a[i : i + 5] != b[i : i + 5]:
                     found.append(now.names[i // 5])
     return found
+
+
+def _moved(old: Listing, now: Listing) -> tuple[list[str], list[tuple[str, int]]]:
+    """Names new in ``now`` or whose numbers changed, and the record names gone (with their
+    ctime), when the two listings differ in names: each entry's 40 bytes compared by place."""
+    before = dict(zip(old.names, range(len(old.names)), strict=True))
+    a, b = old.stats.tobytes(), now.stats.tobytes()
+    changed = []
+    for i, name in enumerate(now.names):
+        j = before.pop(name, None)
+        if j is None or a[40 * j : 40 * j + 40] != b[40 * i : 40 * i + 40]:
+            changed.append(name)
+    gone = [(n, old.stats[5 * j + 3]) for n, j in before.items() if n[-5:] == ".yaml"]
+    return changed, gone
 
 
 def _places(now: Listing, names: set[str]) -> dict[str, int]:
