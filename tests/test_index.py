@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import gitstore.index
+import gitstore.index.listing as listing
 import gitstore.index.refresh as refresh
 from gitstore import Store, fs
 from gitstore.clock import format_time, next_clock
@@ -227,8 +228,8 @@ class Clock:
         self.mode = mode
         self.bounds = [time.time_ns()]
         if mode == "trusting":
-            monkeypatch.setattr(refresh, "MARGIN_NS", -(10**12))
-            monkeypatch.setattr(refresh, "FAR_MARGIN_NS", -(10**12))
+            monkeypatch.setattr(listing, "MARGIN_NS", -(10**12))
+            monkeypatch.setattr(listing, "FAR_MARGIN_NS", -(10**12))
         elif mode == "coarse":
             real_scan, real_read = fs.scan, fs.read_stat
 
@@ -251,11 +252,11 @@ class Clock:
                 return raw, coarse
 
             def threshold(state: Path, device: int | None) -> int:
-                return self.coarse(time.time_ns()) - refresh.MARGIN_NS
+                return self.coarse(time.time_ns()) - listing.MARGIN_NS
 
             monkeypatch.setattr(fs, "scan", scan)
             monkeypatch.setattr(fs, "read_stat", read_stat)
-            monkeypatch.setattr(refresh, "racy_threshold", threshold)
+            monkeypatch.setattr(listing, "racy_threshold", threshold)
 
     def coarse(self, ns: int) -> int:
         """The tick a real time falls in, as a time (one second a tick)."""

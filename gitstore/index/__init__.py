@@ -22,7 +22,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from gitstore.index.db import Unusable, connect, corrupt, remove
-from gitstore.index.refresh import Listing, Refresh, listing, unchanged
+from gitstore.index.listing import Listing, list_folder, unchanged
+from gitstore.index.refresh import Refresh
 
 if TYPE_CHECKING:
     from gitstore.schema import Collection
@@ -95,7 +96,7 @@ class Index:
         for attempt in range(ATTEMPTS):
             if attempt > 1 or coll.path not in self._listings:
                 # a refresh did not settle it: a file changed between the listing and its read
-                self._listings[coll.path] = listing(self.store, coll)
+                self._listings[coll.path] = list_folder(self.store, coll)
             now, device = self._listings[coll.path]
             self.conn.execute("BEGIN")
             try:

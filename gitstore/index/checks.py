@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
 from gitstore.errors import ReadError, RecordError
-from gitstore.index.refresh import REG, code_key
+from gitstore.index.keys import code_key
+from gitstore.index.listing import REG
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from gitstore.index import Index
-    from gitstore.index.refresh import Listing
+    from gitstore.index.listing import Listing
     from gitstore.store import Store
     from gitstore.validate import Problem, Validator
 
