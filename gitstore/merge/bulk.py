@@ -43,6 +43,15 @@ if TYPE_CHECKING:
 
 MAX_BLOB = 16 << 20
 BULK_FROM = 5  # fewer two-sided store files: the per-file driver is as quick (and the same)
+
+
+def _bulk_from() -> int:
+    """``GITSTORE_BULK_FROM``, else :data:`BULK_FROM`: the fewest two-sided store files merged
+    here rather than by a driver process each (1: always here, as long as there is one)."""
+    value = os.environ.get("GITSTORE_BULK_FROM", "")
+    return max(int(value), 1) if value.isdigit() else BULK_FROM
+
+
 _WRITERS, _IN_FLIGHT = 4, 64
 _C = {"LC_ALL": "C"}  # git's messages in English: the lines about store files are filtered
 
@@ -131,7 +140,7 @@ def _plan(top: Path, layout: _Layout, theirs: str) -> tuple[str, str]:
         for p in ours
         if p in theirs_side and layout.owns(p) and "D" not in (ours[p][0], theirs_side[p][0])
     )
-    if len(both) < BULK_FROM:
+    if len(both) < _bulk_from():
         return "per-file", f"{len(both)} store file(s) changed on both sides"
     # git refuses to overwrite a local change of a file the merge changes; with the store's
     # files -merge it would not see the change coming (its result is HEAD's): so git decides.
@@ -194,6 +203,8 @@ def _git_merge(
         raise GitStoreError(f"git merge failed: {detail[-1] if detail else done.returncode}", top)
     report = Report(revision, how, reason, output=output)
     report.conflicts = sorted(plumbing.unmerged(top))
+    if done.returncode != 0 and not report.conflicts:
+        raise _refused(top, output)  # the pre-merge-commit hook said no
     if not merging and how != "up to date":
         report.commit = gitio.git("rev-parse", "HEAD", cwd=top).stdout.strip()
     return report
@@ -233,10 +244,19 @@ def _bulk(places: plumbing.Places, layout: _Layout, revision: str, commit: bool)
             check=False,
         )
         if done.returncode != 0:
-            said = (done.stdout + done.stderr).strip()
-            raise GitStoreError(f"the merge is staged but was not committed: {said}", top)
+            raise _refused(top, done.stdout + done.stderr)
         report.commit = gitio.git("rev-parse", "HEAD", cwd=top).stdout.strip()
     return report
+
+
+def _refused(top: Path, said: str) -> GitStoreError:
+    """The commit of a merge was refused (by a hook): the merge stays staged."""
+    lines = [line.strip() for line in said.splitlines() if line.strip()]
+    first = next((line for line in lines if not line.startswith("Not committing")), "refused")
+    return GitStoreError(
+        f"the merge is staged but its commit was refused: {first}; fix it, then 'gitstore commit'",
+        top,
+    )
 
 
 def _content_conflict(stages: plumbing.Stages) -> bool:
@@ -333,19 +353,23 @@ def _in_process(
     runs on copies in ``scratch``, in the work tree's top as git runs the driver."""
     base, ours, theirs = files = [str(scratch / name) for name in ("base", "ours", "theirs")]
     written: list[bytes] = []
+    said: list[str] = []
 
     def line() -> tuple[int, bytes | None]:
         for name, data in zip(files, sides, strict=True):
             with open(name, "wb") as handle:
                 handle.write(data)
-        code = driver.line_merge(base, ours, theirs, path, cwd=str(top))
+        code = driver.line_merge(base, ours, theirs, path, cwd=str(top), said=said)
         with open(ours, "rb") as handle:
             written.append(handle.read())
         return code, written[-1]
 
     merged = driver.merge_data(*sides, path, str(top), line, parser)
     data = merged.data if merged.data is not None else (written[-1] if written else sides[1])
-    return merged.code, data, merged.notes
+    for name, label in zip(files, ("(base)", "(ours)", "(theirs)"), strict=True):
+        said = [text.replace(name, label) for text in said]
+    said = [f"git merge-file: {text}" for text in said]
+    return merged.code, data, said + merged.notes
 
 
 def _own_process(

@@ -256,11 +256,17 @@ def _write(path: str, data: bytes) -> None:
 
 
 def line_merge(
-    base: str, ours: str, theirs: str, path: str, why: str | None = None, cwd: str | None = None
+    base: str,
+    ours: str,
+    theirs: str,
+    path: str,
+    why: str | None = None,
+    cwd: str | None = None,
+    said: list[str] | None = None,
 ) -> int:
     """git's own line merge (``git merge-file``), writing into ours like git does. It runs in
     ``cwd`` (git runs a driver at the top of the work tree, whose config, such as
-    ``merge.conflictStyle``, applies)."""
+    ``merge.conflictStyle``, applies); what it prints goes to stderr, or into ``said``."""
     import subprocess
 
     if why:
@@ -284,8 +290,12 @@ def line_merge(
         ],
         env=env,
         cwd=cwd,
+        stderr=None if said is None else subprocess.PIPE,
+        text=True,
         check=False,
     )
+    if said is not None:
+        said += [line for line in done.stderr.splitlines() if line.strip()]
     return CLEAN if done.returncode == 0 else CONFLICTS if done.returncode > 0 else FAILED
 
 

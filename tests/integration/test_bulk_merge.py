@@ -165,7 +165,22 @@ def both_ways(root: Path, **env: str) -> list[dict[str, Any]]:
                 for name in sorted(set(expected["files"]) | set(got["files"])):
                     assert got["files"].get(name) == expected["files"].get(name), name
             assert got[key] == expected[key], key
-        reports.append(json.loads(by_us.stdout))
+        report = json.loads(by_us.stdout)
+        if report["how"] == "bulk":  # and the driver said the same about each file
+            prefix = "gitstore merge-driver: "
+            said = [
+                line[len(prefix) :].split(": ", 1)
+                for line in by_git.stderr.splitlines()
+                if line.startswith(prefix)
+            ]
+            expected_notes = sorted((n[0], n[1]) for n in said if len(n) == 2)
+            notes = sorted(
+                (n["path"], n["note"])
+                for n in report["notes"]
+                if "\n" not in n["path"] and not n["note"].startswith("git merge-file: ")
+            )
+            assert notes == expected_notes
+        reports.append(report)
     return reports
 
 
