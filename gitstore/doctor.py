@@ -191,8 +191,8 @@ def check_merges(store: Store, revisions: str = "HEAD") -> list[dict[str, Any]]:
     merge costs a few git processes whatever its size: the changed files and their blob ids
     come from ``diff-tree``, the blobs from one ``cat-file --batch`` by id (a side over the
     size limit is not read, and not checked)."""
-    from gitstore.merge.bulk import MAX_BLOB
     from gitstore.merge.driver import merge_texts
+    from gitstore.merge.many import MAX_BLOB
     from gitstore.merge.plumbing import REGULAR, BlobReader, changes
     from gitstore.validate import markers
 

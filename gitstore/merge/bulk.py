@@ -10,15 +10,15 @@ work tree); the result is written through :mod:`gitstore.fs`; clean ones are sto
 ``fast-import`` and staged by one ``update-index``, the file mode merged as git merges it.
 Conflicts stay as the driver leaves them: the three stages in the index, the driver's text in the
 file, and listed in MERGE_MSG. With nothing left unmerged the merge is committed by
-``git commit`` (its hooks run).
+``git commit`` (its hooks run). The files themselves are merged by :mod:`.many`.
 
 Git is left to do it all, with the per-file driver, where the bulk path could not give the same
 result: a criss-cross history (git merges the merge bases into a virtual base with the driver,
 conflicts and all, and the outer merge depends on it), a side that deletes files and adds store
 files (git may take that for a rename and merge across it), attributes that convert store files
 (``filter``, ``ident``, ``working-tree-encoding``, CRLF conversion) or do not name the driver,
-``GITSTORE_MERGE=0``, and a fast-forward (nothing to merge). A side over :data:`MAX_BLOB` bytes is
-never read here: that one file goes to the driver's own process, as git would send it.
+``GITSTORE_MERGE=0``, local changes to a two-sided store file (git must refuse the merge), fewer
+than ``BULK_FROM`` two-sided store files (a driver process each is as quick), and a fast-forward.
 """
 
 from __future__ import annotations
@@ -26,22 +26,17 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitstore import fs, gitio
+from gitstore import gitio
 from gitstore.errors import GitStoreError, UsageError
-from gitstore.merge import driver, plumbing
+from gitstore.merge import driver, many, plumbing
 
 if TYPE_CHECKING:
-    from gitstore.roadmap import Parser
     from gitstore.store import Store
 
-MAX_BLOB = 16 << 20
 BULK_FROM = 5  # fewer two-sided store files: the per-file driver is as quick (and the same)
 
 
@@ -52,7 +47,6 @@ def _bulk_from() -> int:
     return max(int(value), 1) if value.isdigit() else BULK_FROM
 
 
-_WRITERS, _IN_FLIGHT = 4, 64
 _C = {"LC_ALL": "C"}  # git's messages in English: the lines about store files are filtered
 
 
@@ -230,7 +224,10 @@ def _bulk(places: plumbing.Places, layout: _Layout, revision: str, commit: bool)
     todo = [p for p in sorted(stages) if layout.owns(p) and _content_conflict(stages[p])]
     report = Report(revision, "bulk", output=_filtered(output, set(todo)))
     with plumbing.scratch_dir() as scratch:
-        resolved = _merge_files(top, layout, todo, stages, parser, Path(scratch), report)
+        context = many.Context(top, parser, Path(scratch))
+        merged = many.merge_all(context, layout.root, layout.prefix, todo, stages)
+    resolved = merged.resolved
+    report.merged, report.notes = merged.count, merged.notes
     report.conflicts = sorted(set(stages) - resolved)
     plumbing.drop_conflicts(places.merge_msg, resolved, bool(report.conflicts))
     gitio.git("update-index", "-q", "--refresh", cwd=top, check=False)  # stat info, like git's
@@ -270,15 +267,6 @@ def _content_conflict(stages: plumbing.Stages) -> bool:
     return len(set(ids)) == len(ids)
 
 
-def _merged_mode(stages: plumbing.Stages) -> tuple[str, bool]:
-    """The mode git gives a merged file, and whether the modes merged (merge-ort's rule)."""
-    base = stages[1][0] if 1 in stages else "0"
-    ours, theirs = stages[2][0], stages[3][0]
-    if ours in (theirs, base):
-        return theirs, True
-    return ours, theirs == base
-
-
 _ABOUT = re.compile(
     r"(?:Auto-merging |CONFLICT \((?:content|add/add)\): Merge conflict in "
     r"|warning: Cannot merge binary files: )(.+?)(?: \(.* vs\. .*\))?"
@@ -296,108 +284,3 @@ def _filtered(output: str, handled: set[str]) -> str:
             continue
         kept.append(line)
     return "\n".join(kept)
-
-
-def _merge_files(
-    top: Path,
-    layout: _Layout,
-    todo: list[str],
-    stages: dict[str, plumbing.Stages],
-    parser: Parser,
-    scratch: Path,
-    report: Report,
-) -> set[str]:
-    """Merge each file of ``todo``, write it, stage the clean ones; the paths resolved."""
-    wanted = [stages[p][s][1] for p in todo for s in (1, 2, 3) if s in stages[p]]
-    reader = plumbing.BlobReader(top, wanted, MAX_BLOB)
-    writer = plumbing.BlobWriter(top, scratch)
-    # Each write waits for its fsyncs; a few threads let them overlap with the merging (and
-    # with each other). At most _IN_FLIGHT results are held.
-    pool = ThreadPoolExecutor(max_workers=_WRITERS)
-    pending: deque[Future[None]] = deque()
-    clean: list[tuple[str, int, str]] = []
-    try:
-        for path in todo:
-            blobs = {s: reader.next()[0] for s in (1, 2, 3) if s in stages[path]}
-            if any(data is None for data in blobs.values()):
-                code, data, notes = _own_process(top, path, stages[path], scratch)
-            else:
-                sides = (blobs.get(1) or b"", blobs[2] or b"", blobs[3] or b"")
-                code, data, notes = _in_process(top, path, sides, parser, scratch)
-            rel = path[len(layout.prefix) :]
-            pending.append(pool.submit(fs.atomic_write, layout.root / rel, data, root=layout.root))
-            while len(pending) > _IN_FLIGHT:
-                pending.popleft().result()
-            mode, modes_merged = _merged_mode(stages[path])
-            if code == driver.CLEAN and modes_merged:
-                clean.append((mode, writer.add(data), path))
-            report.notes += [(path, note) for note in notes]
-            report.merged += 1
-        while pending:
-            pending.popleft().result()
-        marks = writer.finish()
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        reader.close()
-    plumbing.stage(top, [(mode, marks[mark], path) for mode, mark, path in clean])
-    return {path for _, _, path in clean}
-
-
-def _in_process(
-    top: Path, path: str, sides: tuple[bytes, bytes, bytes], parser: Parser, scratch: Path
-) -> tuple[int, bytes, list[str]]:
-    """The driver's decision, made here; git's line merge (when the driver falls back to one)
-    runs on copies in ``scratch``, in the work tree's top as git runs the driver."""
-    base, ours, theirs = files = [str(scratch / name) for name in ("base", "ours", "theirs")]
-    written: list[bytes] = []
-    said: list[str] = []
-
-    def line() -> tuple[int, bytes | None]:
-        for name, data in zip(files, sides, strict=True):
-            with open(name, "wb") as handle:
-                handle.write(data)
-        code = driver.line_merge(base, ours, theirs, path, cwd=str(top), said=said)
-        with open(ours, "rb") as handle:
-            written.append(handle.read())
-        return code, written[-1]
-
-    merged = driver.merge_data(*sides, path, str(top), line, parser)
-    data = merged.data if merged.data is not None else (written[-1] if written else sides[1])
-    for name, label in zip(files, ("(base)", "(ours)", "(theirs)"), strict=True):
-        said = [text.replace(name, label) for text in said]
-    said = [f"git merge-file: {text}" for text in said]
-    return merged.code, data, said + merged.notes
-
-
-def _own_process(
-    top: Path, path: str, stages: plumbing.Stages, scratch: Path
-) -> tuple[int, bytes, list[str]]:
-    """A side too big to read here: the driver's own process merges it, on files streamed from
-    git, exactly as git would call it."""
-    folder = scratch / "big"
-    folder.mkdir(exist_ok=True)
-    names = [folder / name for name in ("O", "A", "B")]
-    for stage, name in zip((1, 2, 3), names, strict=True):
-        name.unlink(missing_ok=True)
-        if stage in stages:
-            plumbing.blob_to_file(top, stages[stage][1], name)
-        else:
-            name.touch()  # add/add: git gives the driver an empty base
-    done = subprocess.run(
-        [sys.executable, "-m", "gitstore", "merge-driver", *map(str, names), path],
-        cwd=top,
-        env=gitio.clean_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    prefix = f"gitstore merge-driver: {path}: "
-    notes = [line.removeprefix(prefix) for line in done.stderr.splitlines() if line]
-    return (
-        (driver.CLEAN if done.returncode == 0 else driver.CONFLICTS),
-        names[1].read_bytes(),
-        notes,
-    )

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitstore import Store
-from gitstore.merge import bulk
+from gitstore.merge import bulk, many
 from gitstore.workflow import conflicts
 from tests.conftest import flag_status, git, gitstore
 from tests.integration.test_git_merge import run_git
@@ -445,7 +445,7 @@ def test_a_side_over_the_size_limit_goes_to_the_drivers_own_process(
     plain = repo.parent / "plain"
     shutil.copytree(repo, plain, symlinks=True)
     assert run_git(plain, "merge", "--no-edit", "other").returncode == 0
-    monkeypatch.setattr(bulk, "MAX_BLOB", 100)  # every record is "too big" to read here
+    monkeypatch.setattr(many, "MAX_BLOB", 100)  # every record is "too big" to read here
     report = bulk.merge(Store.open(repo), "other")
     assert report.how == "bulk" and report.merged == 6 and report.commit
     assert git(plain, "rev-parse", "HEAD^{tree}") == git(repo, "rev-parse", "HEAD^{tree}")
@@ -514,3 +514,32 @@ def test_check_merge_fix_commits_thousands_of_long_paths(store_dir: Path) -> Non
     assert "status: done" in (folder / f"{ids[-1]}.yaml").read_text()
     assert git(store_dir, "status", "--porcelain") == ""
     assert subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=store_dir).returncode == 0
+
+
+def test_forked_workers_and_small_windows_give_the_same_bytes(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on(
+        repo,
+        "main",
+        *(cli(i, status="doing") for i in range(1, 8)),
+        hand(path_of(8), "status: todo", "status: blocked"),
+    )
+    on(repo, "other", *(cli(i, owner="bob") for i in range(1, 8)), cli(8, status="done"))
+    plain = repo.parent / "plain"
+    shutil.copytree(repo, plain, symlinks=True)
+    assert run_git(plain, "merge", "--no-edit", "other").returncode == 1
+    monkeypatch.setattr(many, "POOL_FROM", 2)
+    monkeypatch.setattr(many, "WINDOW", 3)
+    pools: list[object] = []
+    real = many._pool
+
+    def spy(context: many.Context, count: int) -> object:
+        pools.append(real(context, count))
+        return pools[-1]
+
+    monkeypatch.setattr(many, "_pool", spy)
+    report = bulk.merge(Store.open(repo), "other")
+    assert pools and pools[0] is not None, "no worker pool was used"
+    assert report.how == "bulk" and report.conflicts == [path_of(8)]
+    assert state(plain) == state(repo)
