@@ -130,6 +130,7 @@ def two_sided(root: Path, count: int) -> None:
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=ENV)
 
+    git("config", "gc.auto", "0")  # no background gc moving objects while copies are made
     git("add", "-A")
     git("commit", "-qm", "base")
     git("checkout", "-qb", "other")

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 MAX_BLOB = 16 << 20
 WINDOW, WINDOW_BYTES = 256, 64 << 20
 POOL_FROM = 64  # fewer files: forking workers costs more than it saves
-_WRITERS, _IN_FLIGHT = 4, 64
+_WRITERS, _IN_FLIGHT = 8, 256  # threads writing (each mostly waits in fsync), writes queued
 
 Task = tuple[str, plumbing.Stages, "tuple[bytes, bytes, bytes] | None"]  # sides None: too big
 Decision = tuple[int, bytes, list[str]]  # the driver's exit code, the file's bytes, its notes
@@ -75,15 +75,22 @@ def merge_all(
     reader = plumbing.BlobReader(context.top, wanted, MAX_BLOB)
     writer = plumbing.BlobWriter(context.top, context.scratch)
     writes = ThreadPoolExecutor(max_workers=_WRITERS)
-    pending: deque[Future[None]] = deque()
+    pending: deque[tuple[Future[None], int]] = deque()
+    held = [0]  # bytes waiting to be written
     clean: list[tuple[str, int, str]] = []
+
+    def wait_one() -> None:
+        future, size = pending.popleft()
+        future.result()
+        held[0] -= size
 
     def settle(window: list[Task], decisions: list[Decision]) -> None:
         for (path, entry, _), (code, data, notes) in zip(window, decisions, strict=True):
             rel = root / path[len(prefix) :]
-            pending.append(writes.submit(fs.atomic_write, rel, data, root=root))
-            while len(pending) > _IN_FLIGHT:
-                pending.popleft().result()
+            pending.append((writes.submit(fs.atomic_write, rel, data, root=root), len(data)))
+            held[0] += len(data)
+            while len(pending) > _IN_FLIGHT or held[0] > WINDOW_BYTES:
+                wait_one()
             mode, modes_merged = merged_mode(entry)
             if code == driver.CLEAN and modes_merged:
                 clean.append((mode, writer.add(data), path))
@@ -103,7 +110,7 @@ def merge_all(
         if previous is not None:
             settle(previous[0], previous[1].get())
         while pending:
-            pending.popleft().result()
+            wait_one()
         marks = writer.finish()
     except BaseException:
         writer.abort()

@@ -321,10 +321,10 @@ def drop_conflicts(path: Path, resolved: set[str], any_left: bool) -> None:
         return
     head, mark = found[-1].start(), found[-1].group(1)
     block = data[head:]
-    for name in resolved:
-        block = block.replace(
-            _commented(mark, f"\t{name}\n".encode("utf-8", "surrogateescape")), b"", 1
-        )
+    listed = {mark + b"\t" + os.fsencode(n) + b"\n" for n in resolved if "\n" not in n}
+    block = b"".join(line for line in re.split(rb"(?<=\n)", block) if line not in listed)
+    for name in (n for n in resolved if "\n" in n):  # listed over several comment lines
+        block = block.replace(_commented(mark, b"\t" + os.fsencode(name) + b"\n"), b"", 1)
     if not any_left:
         block = block.replace(found[-1].group(0), b"", 1)
     fs.atomic_write(path, data[:head] + block)
@@ -334,6 +334,6 @@ def _commented(mark: bytes, text: bytes) -> bytes:
     """``text`` as git comments it in a message (strbuf_add_commented_lines): each line after
     the comment character, and a space unless the line is empty or starts with a tab."""
     out = []
-    for line in text.splitlines(keepends=True):
+    for line in (part for part in re.split(rb"(?<=\n)", text) if part):
         out.append(mark + (b"" if line[:1] in (b"\n", b"\t") else b" ") + line)
     return b"".join(out)

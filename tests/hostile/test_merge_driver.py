@@ -1,4 +1,5 @@
-"""The merge driver under a real ``git pull``, with one side the attacker's.
+"""The merge driver under a real ``git pull``, with one side the attacker's; and the same
+deliveries merged by ``gitstore sync``'s bulk merge (in one process, no driver process).
 
 The victim changes T-1 through gitstore and commits; the attacker pushes a T-1 whose lines do
 not parse (or hold conflict markers, a ``conflicts:`` block, a nesting bomb, NUL bytes, 2 MB).
