@@ -1,4 +1,4 @@
-"""Git workflow commands: commit, log, conflicts, resolve, status."""
+"""Git workflow commands: commit, conflicts, resolve, status (log: gitstore.cli.audit)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from gitstore.cli.common import (
     handled,
     parse_assignments,
     state,
-    to_jsonable,
 )
 
 
@@ -51,47 +50,6 @@ def commit(
             emit_json({"commit": sha})
         else:
             print(f"committed {sha[:12]}" if sha else "nothing to commit")
-
-
-@app.command()
-def log(
-    ctx: typer.Context,
-    name: Annotated[
-        str,
-        typer.Argument(
-            metavar="ID", help="A record (ID or COLLECTION/ID) or a roadmap section id."
-        ),
-    ],
-    json_out: JsonFlag = False,
-) -> None:
-    """The history of one record or roadmap section: commit, author, date, version, changes.
-
-    Example: gitstore log T-42
-    """
-    st = state(ctx, json_out)
-    with handled(st):
-        from gitstore.errors import NotFound
-        from gitstore.history import record_log, section_log
-
-        store = _store(st.root)
-        try:
-            collection, record_id = store.resolve(name)
-            entries = record_log(store, collection, record_id)
-        except NotFound:
-            try:
-                entries = section_log(store, name)
-            except NotFound:
-                raise NotFound(f"no record or roadmap section {name!r} in git's history") from None
-        if st.json:
-            emit_json(entries)
-            return
-        for entry in entries:
-            print(
-                f"{entry['commit'][:12]} {entry['date']} {entry['author']} "
-                f"v{entry['version']} {entry['event']}"
-            )
-            for key, (old, new) in entry["changes"].items():
-                print(f"    {key}: {to_jsonable(old)!r} -> {to_jsonable(new)!r}")
 
 
 @app.command()
