@@ -265,16 +265,25 @@ def sync(
     """Commit, fetch, merge (the driver merges), push; retried when someone pushed first.
 
     Never force-pushes. Exit 6 when the remote is unreachable (local commits stay), 1 when a merge
-    left conflicts.
+    left conflicts. --json reports the commits, records and roadmap sections that came in and went
+    out, the conflicts, and the duration.
 
     Example: gitstore sync origin
     """
     st = state(ctx, json_out)
     with handled(st):
-        from gitstore.workflow import sync as do_sync
+        from gitstore.errors import GitStoreError
+        from gitstore.sync_report import sync as do_sync
 
         report = do_sync(_store(st.root), remote, branch)
+        if "error" in report and not st.json:
+            raise GitStoreError(report["error"])
         if st.json:
             emit_json(report)
         else:
-            print(f"synced: {report['incoming']} commit(s) in, {report['outgoing']} out")
+            print(
+                f"synced: {report['incoming']} commit(s) in, {report['outgoing']} out; "
+                f"{len(report['records_in'])} record(s) in, {len(report['records_out'])} out"
+            )
+        if "error" in report:
+            raise typer.Exit(1)
