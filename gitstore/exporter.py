@@ -254,7 +254,9 @@ def _sync(
     changed, stamps = [], []
     for row in rows:
         cells = [to_sql(row.get(c), k) for c, k in cols]
-        digest = hashlib.sha1(json.dumps(cells, default=str).encode()).hexdigest()
+        # Only the values a row holds: a column added for other rows leaves its hash alone.
+        held = {c: cell for (c, _), cell in zip(cols, cells, strict=True) if cell is not None}
+        digest = hashlib.sha1(json.dumps(held, sort_keys=True).encode()).hexdigest()
         ident, version = str(row[key]), row.get("version")
         before = known.pop(ident, None)
         if before == (version, digest):
