@@ -103,7 +103,9 @@ def read_json(path: str, limit: int = MAX_INPUT_BYTES, *, lines: bool | None = N
         data = _parse_json(text, path, None)
     if lines:
         rows = []
-        for number, line in enumerate(text.splitlines(), 1):
+        # Only "\n" ends a line: str.splitlines would also split at U+2028 and friends, which
+        # JSON writes raw inside strings.
+        for number, line in enumerate(text.split("\n"), 1):
             if line.strip():
                 where = f"line {number}"
                 rows.append(Row(_object(_parse_json(line, path, where), path, where), where))
