@@ -322,3 +322,37 @@ def test_the_progress_bar_is_drawn_on_a_terminal(store_dir: Path, tmp_path: Path
     assert done.returncode == 0 and b"added: 300" in done.stdout
     assert b"importing" in drawn  # on the terminal's stderr, never on stdout
     assert b"importing" not in done.stdout
+
+
+def test_a_big_import_whose_disk_fills_midway_writes_nothing(
+    store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big transactions write their files from several threads; a failure still costs nothing."""
+    import errno
+    import threading
+
+    from gitstore import fs, importer, readers, transaction
+
+    rows = [{"id": f"T-{i}", "title": f"t{i}"} for i in range(transaction.PARALLEL_FROM + 16)]
+    source_path = tmp_path / "big.json"
+    source_path.write_text(json.dumps(rows))
+    store = Store.open(store_dir)
+    source = readers.read_json(str(source_path))
+    records = importer.to_records(source, store.collection("tasks"), importer.Mapping())
+    before = snapshot(store_dir)
+    count, lock = [0], threading.Lock()
+
+    def full(step: str, path: str) -> None:
+        if step == "fsync" and ".gitstore-tmp-" in path:
+            with lock:
+                count[0] += 1
+                if count[0] == 40:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fs, "fault_hook", full)
+    with pytest.raises(Exception, match="No space left on device"):
+        importer.apply(store, [("tasks", source, records)])
+    monkeypatch.setattr(fs, "fault_hook", None)
+    assert snapshot(store_dir) == before and store.stray_temps() == []
+    importer.apply(store, [("tasks", source, records)])
+    assert len(store.ids("tasks")) == len(rows)
