@@ -22,6 +22,9 @@ from gitstore.initialize import driver_command, init_store
 from gitstore.record import dumps
 
 FIELDS = {f"field_{i}": f"value number {i}" for i in range(15)}
+# A user's Python caches bytecode; a shell with PYTHONDONTWRITEBYTECODE=1 would have every
+# driver process compile gitstore from source (+20 ms) and measure that instead.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def record(i: int, **changes: str) -> str:

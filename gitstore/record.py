@@ -13,7 +13,6 @@ import datetime as dt
 import io
 import math
 import re
-import threading
 
 from gitstore.clock import format_time
 from gitstore.errors import TYPE_CHECKING, RecordError
@@ -29,15 +28,24 @@ META = ("id", "version", "last_modified", "modified_by")
 #: 30,000 levels crash it. ``limits.max_depth`` in gitstore.yaml sets it (at most 256).
 MAX_DEPTH = 32
 
-_local = threading.local()
+_threads: Any = None  # threading.local(), made on first use (the merge driver never needs it)
+
+
+def _local() -> Any:
+    global _threads
+    if _threads is None:
+        import threading
+
+        _threads = threading.local()
+    return _threads
 
 
 def _safe() -> Any:
-    yaml = getattr(_local, "safe", None)
+    yaml = getattr(_local(), "safe", None)
     if yaml is None:
         from ruamel.yaml import YAML
 
-        yaml = _local.safe = YAML(typ="safe")
+        yaml = _local().safe = YAML(typ="safe")
     return yaml
 
 
@@ -78,11 +86,11 @@ def _load_yaml(text: str) -> Any:
 
 
 def _roundtrip() -> Any:
-    yaml = getattr(_local, "rt", None)
+    yaml = getattr(_local(), "rt", None)
     if yaml is None:
         from ruamel.yaml import YAML
 
-        yaml = _local.rt = YAML()
+        yaml = _local().rt = YAML()
         yaml.width = 1 << 16  # never fold a long line: a fold is a spurious diff
         yaml.preserve_quotes = True
         yaml.indent(mapping=2, sequence=4, offset=2)
@@ -179,6 +187,14 @@ def check_nesting(text: str, path: object, max_depth: int = MAX_DEPTH) -> None:
 
 def loads(text: str, path: object = "<record>", max_depth: int = MAX_DEPTH) -> dict[str, Any]:
     """Parse record text into plain Python values; ``last_modified`` stays a string."""
+    from gitstore.plainyaml import parse
+
+    plain = parse(text, max_depth, stamps=True)  # most records: no ruamel.yaml at all
+    return plain if plain is not None else yaml_loads(text, path, max_depth)
+
+
+def yaml_loads(text: str, path: object = "<record>", max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    """:func:`loads` through ruamel.yaml, for any text (and for holding the plain reader to)."""
     check_nesting(text, path, max_depth)
     check_constructs(text, path)
     from ruamel.yaml.error import YAMLError
