@@ -327,3 +327,28 @@ def test_leftover_markers_in_the_roadmap_are_not_merged_clean(repo: Path) -> Non
     assert res.returncode == 1, res.stdout + res.stderr
     assert "ROADMAP.md: the merged text holds 1 block(s) of conflict markers" in res.stderr
     assert "UU ROADMAP.md" in git(repo, "status", "--porcelain")
+
+
+def test_the_module_form_of_the_driver_never_imports_a_committed_gitstore_folder(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without a gitstore script beside the interpreter, the driver is `python -P -m gitstore`:
+    # git runs it at the top of the work tree, where a commit could have put a gitstore/ package.
+    from gitstore import hook
+    from gitstore.initialize import driver_command
+
+    monkeypatch.setattr(hook, "gitstore_command", lambda: "gitstore")
+    command = driver_command()
+    assert " -P -m gitstore " in command
+    git(repo, "config", "merge.gitstore.driver", command)
+    edit(repo, "other", "them", set_fields("tasks", "T-1", title="theirs"))
+    git(repo, "checkout", "-q", "main")
+    evil = repo / "gitstore"
+    evil.mkdir()
+    for name in ("__init__.py", "__main__.py"):
+        (evil / name).write_text("open('PWNED', 'w').close()\n")
+    edit(repo, "main", "us", set_fields("tasks", "T-1", status="doing"))
+    assert merge(repo, "main", "other").returncode == 0
+    assert not (repo / "PWNED").exists()
+    merged = loads((repo / "records/tasks/T-1.yaml").read_text())
+    assert (merged["title"], merged["status"]) == ("theirs", "doing")
