@@ -227,7 +227,11 @@ def test_flag_stops_the_merge_with_a_readable_record(repo: Path) -> None:
 
 
 def test_driver_imports_nothing_heavy(tmp_path: Path) -> None:
-    # ruamel.yaml is needed: the result is parsed before the driver calls it clean.
+    # In a store (its gitstore.yaml read, the result parsed and schema-checked before exit 0),
+    # a plain record merge needs no ruamel.yaml: gitstore.plainyaml reads both.
+    from gitstore.initialize import init_store
+
+    init_store(tmp_path)
     base, ours, theirs = (tmp_path / n for n in ("o", "a", "b"))
     base.write_text(
         "id: T-1\nversion: 1\nlast_modified: 2026-01-01T00:00:00.000000Z\nmodified_by: x\ntitle: a\n"
@@ -240,13 +244,15 @@ def test_driver_imports_nothing_heavy(tmp_path: Path) -> None:
         "import sys; from gitstore.cli import main; rc = main(['merge-driver', *sys.argv[1:]]);"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('typer', 'rich', 'git', 'portalocker', 'pydantic', 'click', 'pathlib', "
-        "'dataclasses', 'subprocess'));"
+        "'dataclasses', 'subprocess', 'ruamel', '_ruamel_yaml', 'typing', 'hashlib', "
+        "'threading'));"
         "print(rc, heavy)"
     )
     res = subprocess.run(
         [sys.executable, "-c", code, str(base), str(ours), str(theirs), "records/tasks/T-1.yaml"],
         capture_output=True,
         text=True,
+        cwd=tmp_path,
     )
     assert res.stdout.strip() == "0 []", res.stdout + res.stderr
     assert "owner: c" in ours.read_text() and "title: b" in ours.read_text()
