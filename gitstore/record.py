@@ -523,13 +523,16 @@ def _surgical(
             start, end = spans[key]
             if _has_comment(lines[start:end]):
                 return None
-            trusted = trusted and end == start + 1 and _one_line_value(lines[start])
+            trusted = trusted and (
+                (end == start + 1 and _one_line_value(lines[start]))
+                or (key == "clocks" and _canonical_clocks(lines[start:end]))
+            )
             dropped.update(range(start, end))
         if key in new:
             text = value_lines(key, new[key], _block_indent(lines, spans.get(key)))
             if text is None or not _KEY.fullmatch(key):
                 return None
-            trusted = trusted and text.count("\n") == 1
+            trusted = trusted and (text.count("\n") == 1 or key == "clocks")
             if key in spans:
                 replacement[spans[key][0]] = text
             elif key in META and "id" in spans:
@@ -552,6 +555,19 @@ def _surgical(
         if "id" in spans and i == spans["id"][1] - 1:
             out += sorted(after_id, key=lambda t: META.index(t.split(":", 1)[0]))
     return "".join(out + appended + last), trusted
+
+
+def _canonical_clocks(span: list[str]) -> bool:
+    """Whether a ``clocks:`` span is exactly what :func:`clocks_lines` writes (so replacing it
+    whole with another such block cannot read back differently)."""
+    return span[0] == "clocks:\n" and all(
+        line.startswith("  ")
+        and line.endswith("\n")
+        and _KEY.fullmatch(line[2:].split(":", 1)[0]) is not None
+        and _STAMP.fullmatch(line.split(": ", 1)[-1][:-1]) is not None
+        and line.count(": ") == 1
+        for line in span[1:]
+    )
 
 
 def _block_indent(lines: list[str], span: tuple[int, int] | None) -> str | None:
