@@ -90,7 +90,7 @@ class Store:
         if (store.state / JOURNAL).exists():
             store.recover()  # a transaction committed but unfinished: finish it before anything
         # Stray temp files are swept by sweep(), from the commands that list every folder
-        # anyway (status, commit, validate, doctor): listing 100,000 names here costs ~100 ms
+        # anyway (status, validate, doctor): listing 100,000 names here costs ~100 ms
         # on every open, and a temp file is harmless where it is (ignored by git and readers).
         return store
 

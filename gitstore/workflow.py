@@ -55,7 +55,6 @@ def commit(store: Store, message: str | None = None) -> str | None:
     """Stage and commit the store's files only; the commit id, or None when nothing changed.
     During a merge (after ``gitstore resolve``), it concludes the merge instead: git commits a
     merge whole, so every conflicted file must be resolved first."""
-    store.sweep()
     paths = [p for p in store_paths(store) if os.path.lexists(store.root / p)]
     with store.lock("store.lock"):
         if merging(store):
