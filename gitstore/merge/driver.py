@@ -141,14 +141,14 @@ def _merge_roadmap(
     if merged.conflicts:
         notes.append(f"{merged.conflicts} conflict(s) in {', '.join(merged.conflicted)}")
         return Merged(CONFLICTS, data, notes)
+    from gitstore.markers import marker_blocks
     from gitstore.roadmap import unfenced
-    from gitstore.validate import markers
 
-    left = markers(path, list(unfenced(merged.text)))
+    left = marker_blocks(unfenced(merged.text))
     if left:
         notes.append(
             f"the merged text holds {len(left)} block(s) of conflict markers a side already had "
-            f"(the first at line {left[0].line}); resolve them, then commit"
+            f"(the first at line {left[0][0]}); resolve them, then commit"
         )
         return Merged(CONFLICTS, data, notes)
     return Merged(CLEAN, data, notes)

@@ -229,7 +229,8 @@ def _own_process(context: Context, path: str, stages: plumbing.Stages) -> Decisi
         else:
             name.touch()  # add/add: git gives the driver an empty base
     done = subprocess.run(
-        [sys.executable, "-m", "gitstore", "merge-driver", *map(str, names), path],
+        # -P: no gitstore/ folder at the work tree's top (a commit's) is imported instead
+        [sys.executable, "-P", "-m", "gitstore", "merge-driver", *map(str, names), path],
         cwd=context.top,
         env=gitio.clean_env(),
         capture_output=True,
