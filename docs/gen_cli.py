@@ -42,7 +42,7 @@ def command_paths() -> list[tuple[str, ...]]:
     """Every command and subcommand of the live CLI, in the order ``--help`` lists them."""
     import typer
 
-    from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401
+    from gitstore.cli import notify, records, roadmap, schema, setup, validate, watch, workflow  # noqa: F401
     from gitstore.cli.common import app
 
     found: list[tuple[str, ...]] = []
