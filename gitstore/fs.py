@@ -203,6 +203,24 @@ def entries(folder: Path, root: Path | None = None) -> list[tuple[str, str]]:
 StatKey = tuple[int, int, int, int]
 
 
+def folder_key(folder: Path, root: Path | None = None) -> StatKey | None:
+    """The stat key of ``folder`` (entered as :func:`entries` does: a link is refused), or None
+    when it does not exist. It changes whenever an entry is created, removed or renamed."""
+    try:
+        fd = _enter(folder, root)
+    except FileNotFoundError:
+        return None
+    except UnsafePath:
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot open the folder: {reason(err)}", folder) from err
+    try:
+        st = os.fstat(fd)
+        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    finally:
+        os.close(fd)
+
+
 def stat_entries(
     folder: Path, root: Path | None = None, want: Callable[[str], bool] | None = None
 ) -> dict[str, tuple[str, StatKey]]:

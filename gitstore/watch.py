@@ -23,9 +23,11 @@ event, for the later version. Each state is reported once; the last state is alw
 
 from __future__ import annotations
 
+import os
 import posixpath
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitstore import fs, gitio
@@ -46,6 +48,10 @@ if TYPE_CHECKING:
 DEFAULT_INTERVAL = 0.2
 #: A file modified this recently (ns) may change again without its stat key changing.
 RACY_NS = 2_000_000_000
+#: A folder is listed in full at least this often (s), for a file rewritten in place.
+FULL_SCAN = 2.0
+#: How long (s) a git index lock holds scans back before it is taken for a crashed git's.
+LOCK_PATIENCE = 10.0
 
 
 class _File:
@@ -63,6 +69,20 @@ class _File:
         self.problem: str | None = None  # the unreadable-file reason last reported
 
 
+class _Listing:
+    """One folder the watcher lists, the names in it it wants, and what it knows of them."""
+
+    __slots__ = ("checked", "files", "folder", "key", "problem", "racy", "want")
+
+    def __init__(self, folder: str, want: Callable[[str], bool]) -> None:
+        self.folder, self.want = folder, want
+        self.files: dict[str, _File] = {}  # restored whole by an undo: see _restorer
+        self.key: fs.StatKey | None = None  # the folder's stat at the last full listing
+        self.racy = True  # list it in full on the next scan, whatever its stat
+        self.checked = -FULL_SCAN  # when it was last listed in full (monotonic seconds)
+        self.problem: str | None = None  # why it could not be listed, as last reported
+
+
 class Watcher:
     """Scans the store on each :meth:`poll` and returns the events since the previous one."""
 
@@ -72,12 +92,19 @@ class Watcher:
         self.road = store.roadmap()
         self.roadmap_path = store.config.roadmap_path
         self.folders = {c.path: c.name for c in store.config.collections.values()}
-        self.files: dict[str, _File] = {}
-        self.failed: dict[str, str] = {}  # folder -> the listing problem reported
+        road_folder, road_name = posixpath.split(self.roadmap_path)
+        self.listings = [_Listing(folder, _record_name) for folder in self.folders]
+        self.listings.append(_Listing(road_folder, lambda name: name == road_name))
         self.quiet = False
+        found = gitio.git("rev-parse", "--absolute-git-dir", cwd=self.root, check=False)
+        self.index_lock = (
+            Path(found.stdout.strip()) / "index.lock" if found.returncode == 0 else None
+        )
+        self.locked_since: float | None = None
         if since is None:
             self.quiet = True  # the first scan is the starting point: nothing to report
-            self.poll()
+            while self._scan() is None:
+                time.sleep(0.05)  # git is changing the working tree: start when it is done
             self.quiet = False
         else:
             self._baseline(since)
@@ -99,90 +126,124 @@ class Watcher:
         listing = gitio.git(
             "ls-tree", "-r", "-z", "--full-name", sha, "--", *specs, cwd=self.root
         ).stdout
-        wanted = {}
+        wanted: dict[tuple[_Listing, str], str] = {}
         for item in listing.split("\0"):
             meta, _, full = item.partition("\t")
             parts = meta.split()
             if len(parts) != 3 or parts[1] != "blob" or parts[0] not in ("100644", "100755"):
                 continue  # a link, a submodule, a folder: never followed, so never a state
-            rel = full[len(prefix) :] if full.startswith(prefix) else None
-            if rel is not None and self._watched(rel):
-                wanted[rel] = f"{sha}:{full}"
+            if not full.startswith(prefix):
+                continue
+            folder, name = posixpath.split(full[len(prefix) :])
+            for lst in self.listings:
+                if lst.folder == folder and lst.want(name):
+                    wanted[lst, name] = f"{sha}:{full}"
         blobs = gitio.cat_files(self.root, list(wanted.values()))
-        for rel, name in wanted.items():
-            self.files[rel] = _File(blobs[name])
-
-    def _watched(self, rel: str) -> bool:
-        if rel == self.roadmap_path:
-            return True
-        folder, name = posixpath.split(rel)
-        return folder in self.folders and _record_name(name)
+        for (lst, name), blob in wanted.items():
+            lst.files[name] = _File(blobs[blob])
 
     # ------------------------------------------------------------ scanning
 
     def poll(self) -> list[Event]:
-        """One scan: the events for every file that changed since the last one."""
-        started = time.time_ns()
-        found, failed, events = self._scan()
-        for rel in sorted(set(found) | set(self.files)):
-            if posixpath.dirname(rel) in failed:
-                continue  # its folder could not be listed: say nothing of its files
-            state = self.files.get(rel)
-            if rel not in found:
-                if state is not None:
-                    events += self._gone(rel, state)
-                    del self.files[rel]
-                continue
-            if state is None:
-                state = self.files[rel] = _File()
-            kind, key = found[rel]
-            if kind != "file":
-                why = {
-                    "link": "is a symlink; gitstore never follows links",
-                    "dir": "is a directory, not a file",
-                }.get(kind, "is not a regular file (a FIFO, socket or device)")
-                events += self._unreadable(rel, state, why)
-                continue
-            if state.key == key and not state.racy:
-                continue
-            try:
-                raw = fs.read_bytes(self.root / rel, self._limit(rel), root=self.root)
-            except FileNotFoundError:
-                continue  # removed since the listing: the next scan says so
-            except GitStoreError as err:
-                events += self._unreadable(rel, state, err.message)
-                continue
-            state.key, state.racy = key, key[2] >= started - RACY_NS
-            if raw != state.seen or state.pending is not None:
-                events += self._read(rel, state, raw)
+        """One scan: the events for every file that changed since the last one.
+
+        While git updates the working tree (a checkout, merge, pull, reset) it holds the index
+        lock and writes files in place, so a scan could see one half-written or missing for a
+        moment: a scan is skipped while the lock is there, and undone when it appears during the
+        scan. A lock left there for LOCK_PATIENCE seconds (a git that crashed) stops holding
+        the watcher back."""
+        return self._scan() or []
+
+    def _scan(self) -> list[Event] | None:
+        """The events of one scan, or None when git was busy and nothing was scanned."""
+        started, now = time.time_ns(), time.monotonic()
+        if self._git_busy(now):
+            return None
+        events: list[Event] = []
+        undo: list[Callable[[], None]] = []
+        for lst in self.listings:
+            events += self._poll(lst, started, now, undo)
+        if self._git_busy(now):
+            for step in reversed(undo):
+                step()
+            return None
         return [] if self.quiet else events
 
-    def _scan(self) -> tuple[dict[str, tuple[str, fs.StatKey]], set[str], list[Event]]:
-        """Every watched path with its kind and stat key; the folders that could not be listed
-        (reported once per problem)."""
-        found: dict[str, tuple[str, fs.StatKey]] = {}
-        failed: set[str] = set()
+    def _git_busy(self, now: float) -> bool:
+        if self.index_lock is None or not os.path.lexists(self.index_lock):
+            self.locked_since = None
+            return False
+        if self.locked_since is None:
+            self.locked_since = now
+        return now - self.locked_since < LOCK_PATIENCE
+
+    def _poll(
+        self, lst: _Listing, started: int, now: float, undo: list[Callable[[], None]]
+    ) -> list[Event]:
+        """A folder whose stat did not change has had no file created, removed or renamed into
+        it (every gitstore write and every git checkout does one of those): it is skipped, but
+        listed in full every FULL_SCAN seconds for a file rewritten in place."""
+        path = self.root / lst.folder
+        try:
+            key = fs.folder_key(path, self.root)
+            unchanged = key is not None and key == lst.key and not lst.racy
+            if unchanged and now - lst.checked < FULL_SCAN:
+                return []
+            entries = fs.stat_entries(path, self.root, lst.want) if key is not None else {}
+        except GitStoreError as err:
+            undo.append(_restorer(lst, _Listing.__slots__))
+            lst.key, lst.racy = None, True
+            if lst.problem == err.message:
+                return []
+            lst.problem = err.message
+            collection = self.folders.get(lst.folder)
+            kind = "record" if lst.want is _record_name else "section"
+            return [invalid_event(kind, "", collection, lst.folder or ".", err.message)]
+        undo.append(_restorer(lst, _Listing.__slots__))
+        lst.problem, lst.key, lst.checked = None, key, now
+        lst.racy = key is not None and key[2] >= started - RACY_NS
         events: list[Event] = []
-        road_folder, road_name = posixpath.split(self.roadmap_path)
-        listings: list[tuple[str, Callable[[str], bool]]] = [
-            (folder, _record_name) for folder in self.folders
-        ]
-        listings.append((road_folder, lambda name: name == road_name))
-        for folder, want in listings:
-            try:
-                entries = fs.stat_entries(self.root / folder, self.root, want)
-            except GitStoreError as err:
-                failed.add(folder)
-                if self.failed.get(folder) != err.message and not self.quiet:
-                    collection = self.folders.get(folder)
-                    kind = "record" if collection else "section"
-                    events.append(invalid_event(kind, "", collection, folder or ".", err.message))
-                self.failed[folder] = err.message
+        for name in sorted(set(entries) | set(lst.files)):
+            rel = posixpath.join(lst.folder, name)
+            state = lst.files.get(name)
+            if name not in entries:
+                if state is not None:
+                    events += self._gone(rel, state)
+                    del lst.files[name]
                 continue
-            self.failed.pop(folder, None)
-            for name, seen in entries.items():
-                found[posixpath.join(folder, name)] = seen
-        return found, failed, events
+            if state is None:
+                state = lst.files[name] = _File()
+            elif state.key != entries[name][1] or state.racy:
+                undo.append(_restorer(state, _File.__slots__))
+            events += self._check(rel, state, entries[name], started)
+            lst.racy = lst.racy or state.racy or state.key is None
+        return events
+
+    def _check(
+        self, rel: str, state: _File, found: tuple[str, fs.StatKey], started: int
+    ) -> list[Event]:
+        """The events of one listed file, read again only when its stat says it may differ."""
+        kind, key = found
+        if state.key == key and not state.racy:
+            return []
+        if kind != "file":
+            state.key, state.racy = key, False
+            why = {
+                "link": "is a symlink; gitstore never follows links",
+                "dir": "is a directory, not a file",
+            }.get(kind, "is not a regular file (a FIFO, socket or device)")
+            return self._unreadable(rel, state, why)
+        try:
+            raw = fs.read_bytes(self.root / rel, self._limit(rel), root=self.root)
+        except FileNotFoundError:
+            return []  # removed since the listing: the next scan says so
+        except GitStoreError as err:
+            state.key, state.racy = key, key[2] >= started - RACY_NS
+            return self._unreadable(rel, state, err.message)
+        state.key, state.racy = key, key[2] >= started - RACY_NS
+        if raw == state.seen and state.pending is None:
+            return []
+        return self._read(rel, state, raw)
 
     def _limit(self, rel: str) -> int:
         return MAX_ROADMAP_BYTES if rel == self.roadmap_path else self.store.config.max_record_bytes
@@ -217,7 +278,7 @@ class Watcher:
     def _unreadable(self, rel: str, state: _File, why: str, *, reset: bool = True) -> list[Event]:
         """Report a file that cannot be read, once for as long as the reason stays the same."""
         if reset:
-            state.key, state.seen, state.pending = None, None, None
+            state.seen, state.pending = None, None
         if state.problem == why and reset:
             return []
         state.problem = why
@@ -251,6 +312,17 @@ class Watcher:
         if data.get("id") != record_id:
             raise RecordError(f"id is {data.get('id')!r} but the file name says {record_id!r}")
         return data
+
+
+def _restorer(obj: object, slots: tuple[str, ...]) -> Callable[[], None]:
+    """Undo for the changes a scan is about to make to ``obj`` (a dict slot is copied)."""
+    saved = {k: (dict(v) if isinstance(v := getattr(obj, k), dict) else v) for k in slots}
+
+    def restore() -> None:
+        for k, v in saved.items():
+            setattr(obj, k, v)
+
+    return restore
 
 
 def _record_name(name: str) -> bool:

@@ -179,8 +179,8 @@ def test_since_a_commit(store: Store) -> None:
     assert Watcher(store).poll() == []
     got = Watcher(store, since="HEAD").poll()
     assert [(e["kind"], e["event"], e["id"], e["changed"]) for e in got] == [
-        ("section", "changed", "2", ["Owner"]),
         ("record", "created", "T-2", ["title"]),
+        ("section", "changed", "2", ["Owner"]),
     ]
 
 
@@ -238,3 +238,40 @@ def test_changed_fields_are_exactly_the_keys_that_differ(
         assert (key in changed) == differs
     assert "version" not in changed and "clocks" not in changed
     assert changed_fields(new, new) == []
+
+
+def test_no_scan_while_git_changes_the_working_tree(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watcher = Watcher(store)
+    lock = store.root / ".git/index.lock"
+    lock.touch()  # as during a checkout, merge or pull
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    assert watcher.poll() == []
+    lock.unlink()
+    assert brief(watcher.poll()) == [("created", "T-1", 1, ["title"])]
+    lock.touch()  # a lock a crashed git left: after LOCK_PATIENCE it holds nothing back
+    monkeypatch.setattr("gitstore.watch.LOCK_PATIENCE", 0.0)
+    store.put("tasks", {"id": "T-2", "title": "y"})
+    assert brief(watcher.poll()) == [("created", "T-2", 1, ["title"])]
+    lock.unlink()
+
+
+def test_a_scan_that_git_overlapped_is_undone(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    watcher = Watcher(store)
+    path = store.root / "records/tasks/T-1.yaml"
+    full = path.read_bytes()
+    path.write_bytes(full.replace(b"title: x", b"title: y"))
+    calls = []
+
+    def busy_at_the_end(now: float) -> bool:
+        calls.append(now)
+        return len(calls) == 2  # free when the scan starts, busy when it ends
+
+    monkeypatch.setattr(watcher, "_git_busy", busy_at_the_end)
+    assert watcher.poll() == []
+    assert brief(watcher.poll()) == [("changed", "T-1", 1, ["title"])]  # seen again, once
+    assert watcher.poll() == []
