@@ -4,18 +4,20 @@ itself.
 
 A stat-polling loop over the collection folders and the roadmap, not an OS file-watching API:
 that would need a dependency (``watchdog``) and still a polling fallback for network and
-container file systems, while a scan of ``lstat`` results costs a few milliseconds for thousands
-of records (docs/performance.md). A file is read again only when its stat key (inode, size,
-mtime, ctime) changed, or while its mtime is too recent to trust (a same-size rewrite within one
-timestamp tick: git's "racy clean" problem, solved the same way). Its bytes are then compared with
-the last ones read, so a file rewritten with the same content is no event.
+container file systems. A folder whose stat did not change had no file created, removed or
+renamed in it (every gitstore write renames, every git checkout creates), so it is skipped; each
+folder is still listed in full every ``FULL_SCAN`` seconds, for a file rewritten in place. A
+listed file is read only when its ``lstat`` key (inode, size, mtime, ctime) changed, or while its
+mtime is too recent to trust (a same-size rewrite within one timestamp tick: git's "racy clean"
+problem, solved the same way); its bytes are then compared with the last ones read, so a file
+rewritten with the same content is no event.
 
 Every file is reached through :mod:`gitstore.fs`: a link is reported, never followed, and a FIFO
 is never opened. A file that cannot be read as a record is reported once per content as
-``invalid``, and only when the same bad bytes are seen on two scans (``git checkout`` writes a
-file in place, so a scan may catch one half-written). The state each event is diffed against is
-kept in memory: at start, the working tree as it is, or with ``since``, the files of that commit,
-so the first scan reports what changed since then.
+``invalid``, and only when the same bad bytes are seen on two scans. While git holds the index
+lock it is changing the working tree in place, so no scan is made then (see :meth:`Watcher.poll`).
+The state each event is diffed against is kept in memory: at start, the working tree as it is,
+or with ``since``, the files of that commit, so the first scan reports what changed since then.
 
 A polling watcher sees states, not writes: two writes of one record between two scans are one
 event, for the later version. Each state is reported once; the last state is always reported.
