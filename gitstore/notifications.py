@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING, Any
 from gitstore.errors import ConfigError, NotFound, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gitstore.errors import GitStoreError
     from gitstore.schema import Collection
     from gitstore.store import Record, Store
 
@@ -96,7 +99,7 @@ def notify(
         fields["source"] = source
     if "status" in coll.fields:
         fields["status"] = UNREAD
-    if "created" in coll.fields or coll.extra != "reject":
+    if "created" in coll.fields or coll.extra == "allow":  # never a warning of validate
         from gitstore.clock import next_clock
 
         fields["created"] = next_clock(None)
@@ -107,11 +110,17 @@ def _created(rec: Record) -> str:
     return str(rec.get("created") or rec.get("last_modified") or "")
 
 
-def inbox(store: Store, *, include_read: bool = False) -> list[Record]:
+def inbox(
+    store: Store,
+    *,
+    include_read: bool = False,
+    on_error: Callable[[GitStoreError], None] | None = None,
+) -> list[Record]:
     """Unread notifications, newest first; with ``include_read`` the others follow, newest
-    first too. Tombstones are left out."""
+    first too. Tombstones are left out. A file that cannot be read as a record raises, or with
+    ``on_error`` is handed to it and skipped (one bad file does not hide the others)."""
     collection(store)
-    records = store.list(COLLECTION)
+    records = store.find(COLLECTION, on_error=on_error)
     records.sort(key=_created, reverse=True)
     unread = [r for r in records if is_unread(r)]
     if not include_read:
@@ -138,10 +147,13 @@ def ack(store: Store, ids: list[str]) -> list[tuple[Record, bool]]:
     return [_mark_read(store, record_id) for record_id in wanted]
 
 
-def ack_all(store: Store) -> list[Record]:
-    """Mark every unread notification read; the ones that changed."""
+def ack_all(
+    store: Store, *, on_error: Callable[[GitStoreError], None] | None = None
+) -> list[Record]:
+    """Mark every unread notification read; the ones that changed. ``on_error`` as for
+    :func:`inbox`."""
     done = []
-    for rec in inbox(store):
+    for rec in inbox(store, on_error=on_error):
         try:
             written, changed = _mark_read(store, rec["id"])
         except NotFound:

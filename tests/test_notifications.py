@@ -157,3 +157,15 @@ def test_cli_bad_input_is_one_line(store_dir: Path, args: list[str], code: int, 
     assert snapshot(store_dir) == before
     as_json = gitstore(*args, "--json", cwd=store_dir)
     assert as_json.returncode == code and words in json.loads(as_json.stdout)["error"]["message"]
+
+
+def test_a_strict_collection_gets_no_created_field(store_dir: Path) -> None:
+    config = store_dir / "gitstore.yaml"
+    text = config.read_text()
+    config.write_text(
+        text.replace('    id_prefix: "N-"\n', '    id_prefix: "N-"\n    extra: reject\n')
+    )
+    store = Store.open(store_dir)
+    rec = notify(store, "m")
+    assert "created" not in rec and store.collection("notifications").problems(rec) == []
+    assert [r["id"] for r in inbox(store)] == [rec["id"]]

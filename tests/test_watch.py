@@ -275,3 +275,20 @@ def test_a_scan_that_git_overlapped_is_undone(
     assert watcher.poll() == []
     assert brief(watcher.poll()) == [("changed", "T-1", 1, ["title"])]  # seen again, once
     assert watcher.poll() == []
+
+
+def test_since_in_a_store_below_the_repository_root(tmp_path: Path) -> None:
+    from gitstore.initialize import init_store
+
+    git(tmp_path, "init", "-q", str(tmp_path / "repo"))
+    root = tmp_path / "repo/planning"
+    init_store(root)
+    store = Store.open(root)
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base", "--no-verify")
+    with store.update("tasks", "T-1") as rec:
+        rec["owner"] = "ann"
+    got = Watcher(store, since="HEAD").poll()
+    assert brief(got) == [("changed", "T-1", 2, ["owner"])]
+    assert got[0]["path"] == "records/tasks/T-1.yaml"

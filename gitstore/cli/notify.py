@@ -7,8 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
-from gitstore.cli.common import CommitFlag, JsonFlag, app, emit_json, emit_rows, handled, state
-from gitstore.errors import UsageError
+from gitstore.cli.common import (
+    CommitFlag,
+    JsonFlag,
+    app,
+    emit_json,
+    emit_rows,
+    handled,
+    relative_path,
+    state,
+)
+from gitstore.errors import GitStoreError, UsageError
 
 
 def _open(root: str) -> Any:
@@ -77,7 +86,8 @@ def inbox(
     with handled(st):
         from gitstore.notifications import inbox as read
 
-        records = read(_open(st.root), include_read=all_)
+        skipped: list[GitStoreError] = []
+        records = read(_open(st.root), include_read=all_, on_error=skipped.append)
         if limit is not None:
             records = records[: max(limit, 0)]
         if st.json:
@@ -88,6 +98,7 @@ def inbox(
             columns = ["id", "level", "status", "about", "created", "message"]
             rows = [r | {"created": str(r.get("created") or "")[:19]} for r in records]
             emit_rows(rows, columns, "table", f"notifications ({len(records)})")
+        report_skipped(skipped)
 
 
 @app.command()
@@ -114,20 +125,32 @@ def ack(
         store = _open(st.root)
         if all_ and ids:
             raise UsageError("give notification ids or --all, not both")
+        skipped: list[GitStoreError] = []
         if all_:
-            done = [(rec, True) for rec in notifications.ack_all(store)]
+            done = [(rec, True) for rec in notifications.ack_all(store, on_error=skipped.append)]
         else:
             done = notifications.ack(store, list(ids or []))
         if st.json:
             emit_json([_summary(rec, changed) for rec, changed in done])
-            return
-        for rec, changed in done:
-            if changed:
-                print(f"{rec['id']} read (version {rec['version']})")
-            else:
-                print(f"{rec['id']} was {rec.get('status', 'read')} already")
-        if all_ and not done:
-            print("no unread notifications")
+        else:
+            for rec, changed in done:
+                if changed:
+                    print(f"{rec['id']} read (version {rec['version']})")
+                else:
+                    print(f"{rec['id']} was {rec.get('status', 'read')} already")
+            if all_ and not done:
+                print("no unread notifications")
+        report_skipped(skipped)
+
+
+def report_skipped(skipped: list[GitStoreError]) -> None:
+    """Files that could not be read as notifications: one line each, then exit 1 (the others
+    were listed or acknowledged)."""
+    for err in skipped:
+        err.path = relative_path(err.path)
+        print(f"gitstore: skipped {err}", file=sys.stderr)
+    if skipped:
+        raise typer.Exit(1)
 
 
 def _summary(rec: dict[str, Any], changed: bool) -> dict[str, Any]:
