@@ -202,7 +202,7 @@ def test_changes_from_git_pull_are_reported_once(store_dir: Path, tmp_path: Path
     assert [(s["id"], s["changed"], s["who"]) for s in section] == [("2", ["Status"], "bob")]
 
 
-def test_sync_and_since_a_commit(store_dir: Path) -> None:
+def test_since_a_commit_then_live(store_dir: Path) -> None:
     """--since REV reports what changed since that commit (net), then goes on live."""
     store = Store.open(store_dir)
     store.put("tasks", {"id": "T-1", "title": "one"})
@@ -261,3 +261,31 @@ def test_hostile_files_are_reported_never_followed(store_dir: Path, tmp_path: Pa
     assert "symlink" in bad["T-7"]["error"] and "FIFO" in bad["T-8"]["error"]
     assert "outside the store" not in json.dumps(lines)
     assert Counter(e["id"] for e in lines)["T-7"] == 1  # reported once, not every scan
+
+
+def test_changes_from_gitstore_sync_are_reported_once(store_dir: Path, tmp_path: Path) -> None:
+    Store.open(store_dir).put("tasks", {"id": "T-1", "title": "shared"})
+    committed(store_dir)
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(store_dir, "remote", "add", "origin", str(bare))
+    git(store_dir, "push", "-q", "-u", "origin", "main")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(bare), str(other))
+    assert gitstore("install", cwd=other).returncode == 0
+    with Store.open(other, actor="bob").update("tasks", "T-1") as rec:
+        rec["owner"] = "bob"
+    assert gitstore("sync", cwd=other, env={"GITSTORE_USER": "bob"}).returncode == 0
+    watching = Watching(store_dir, "--since", "HEAD")
+    with Store.open(store_dir, actor="alice").update("tasks", "T-1") as rec:
+        rec["status"] = "doing"  # uncommitted: sync commits it, then merges bob's edit
+    watching.wait_for(lambda got: ("T-1", 2) in records(got))
+    res = gitstore("sync", cwd=store_dir)
+    assert res.returncode == 0, res.stderr
+    final = Store.open(store_dir).get("tasks", "T-1")
+    assert (final["owner"], final["status"]) == ("bob", "doing")
+    lines = watching.wait_for(lambda got: ("T-1", final["version"]) in records(got))
+    code, _ = watching.stop()
+    assert code == 0
+    assert records(lines) == [("T-1", 2), ("T-1", final["version"])]
+    assert lines[-1]["changed"] == ["owner"]
