@@ -42,7 +42,18 @@ def command_paths() -> list[tuple[str, ...]]:
     """Every command and subcommand of the live CLI, in the order ``--help`` lists them."""
     import typer
 
-    from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401
+    from gitstore.cli import (  # noqa: F401
+        audit,
+        io,
+        notify,
+        records,
+        roadmap,
+        schema,
+        setup,
+        validate,
+        watch,
+        workflow,
+    )
     from gitstore.cli.common import app
 
     found: list[tuple[str, ...]] = []
