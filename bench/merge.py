@@ -1,7 +1,11 @@
-"""Merge-driver benchmark: one file through the driver next to `git merge-file`, and a real
-`git merge` of two branches that both changed the same N records, with the driver and without.
+"""Merge benchmark: one file through the driver next to `git merge-file`; a real `git merge` of
+two branches that both changed the same N records, with the driver and without; and the bulk
+merge (`gitstore merge`) of N two-sided records next to `git merge` with the per-file driver and
+with a driver that does nothing (`true`), each from a copy of the same repository, in one run.
 
-Run: python bench/merge.py [--records 1000]. Prints figures; asserts nothing.
+Run: python bench/merge.py [--records 1000] [--bulk 1000,5000] [--driver-up-to N]. Prints figures;
+asserts nothing. Every merge that commits runs the pre-(merge-)commit hook, which validates the
+merged files: the same work for each variant.
 """
 
 from __future__ import annotations
@@ -124,25 +128,29 @@ def one_roadmap(tmp: Path, runs: int) -> None:
     )
 
 
-def many_files(tmp: Path, count: int) -> None:
-    root = tmp / "repo"
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@x",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@x",
+}
+
+
+def two_sided(root: Path, count: int) -> None:
+    """A store whose branches main and other both changed the same ``count`` records (different
+    fields, through the Store: every merge is clean)."""
     init_store(root)
     store = Store.open(root)
     folder = root / "records" / "tasks"
     folder.mkdir(parents=True)
     for i in range(1, count + 1):
         (folder / f"T-{i}.yaml").write_text(record(i))
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "b",
-        "GIT_AUTHOR_EMAIL": "b@x",
-        "GIT_COMMITTER_NAME": "b",
-        "GIT_COMMITTER_EMAIL": "b@x",
-    }
 
-    def git(*args: str, cwd: Path = root) -> None:
-        subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env=env)
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env=ENV)
 
+    git("config", "gc.auto", "0")  # no background gc moving objects while copies are made
     git("add", "-A")
     git("commit", "-qm", "base")
     git("checkout", "-qb", "other")
@@ -155,37 +163,86 @@ def many_files(tmp: Path, count: int) -> None:
         with store.update("tasks", f"T-{i}") as rec:
             rec["field_9"] = "ours"
     git("commit", "-qam", "ours")
+
+
+def run_timed(argv: list[str], cwd: Path) -> tuple[float, int]:
+    t = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, env=ENV, text=True)
+    return time.perf_counter() - t, done.returncode
+
+
+def many_files(tmp: Path, count: int) -> None:
+    root = tmp / "repo"
+    two_sided(root, count)
     text = tmp / "text"
     shutil.copytree(root, text)
     (text / ".git" / "info" / "attributes").write_text("*.yaml merge=text\n")
-    results = {}
-    for label, where in (("text merge", text), ("gitstore driver", root)):
-        t = time.perf_counter()
-        done = subprocess.run(
-            ["git", "merge", "--no-edit", "other"],
-            cwd=where,
-            capture_output=True,
-            env=env,
-            text=True,
-        )
-        results[label] = (time.perf_counter() - t, done.returncode)
-    (tt, tc), (dt, dc) = results["text merge"], results["gitstore driver"]
+    merge = ["git", "merge", "--no-edit", "other"]
+    tt, tc = run_timed(merge, text)
+    dt, dc = run_timed(merge, root)
     print(f"git merge of two branches that changed the same {count} records (different fields):")
     print(f"  text merge:      {tt:.2f} s (exit {tc})")
     print(f"  gitstore driver: {dt:.2f} s (exit {dc}), {dt / count * 1e3:.1f} ms a file")
+
+
+def bulk(tmp: Path, count: int, with_driver: bool) -> None:
+    """gitstore merge vs git merge with the per-file driver vs git merge with driver `true`."""
+    root = tmp / f"bulk-{count}"
+    two_sided(root, count)
+    gitstore = [sys.executable, "-m", "gitstore"]
+    runs = [
+        ("gitstore merge", [*gitstore, "merge", "other"]),
+        ("gitstore merge --no-commit", [*gitstore, "merge", "--no-commit", "other"]),
+        (
+            "git merge, driver `true`",
+            ["git", "-c", "merge.gitstore.driver=true", "merge", "--no-edit", "other"],
+        ),
+    ]
+    if with_driver:
+        runs.append(("git merge, per-file driver", ["git", "merge", "--no-edit", "other"]))
+    print(f"merge of {count} records both branches changed (different fields), each from a copy:")
+    figures = {}
+    for label, argv in runs:
+        where = tmp / f"copy-{count}"
+        shutil.rmtree(where, ignore_errors=True)
+        shutil.copytree(root, where)
+        took, code = run_timed(argv, where)
+        figures[label] = took
+        extra = ""
+        if label == "gitstore merge --no-commit":
+            commit, _ = run_timed(["git", "commit", "-q", "--no-edit"], where)
+            extra = f" (then git commit with the hook validating {count} files: {commit:.2f} s)"
+        print(f"  {label + ':':<30} {took:7.2f} s (exit {code}){extra}")
+        shutil.rmtree(where)
+    base = figures["gitstore merge"]
+    for label, took in figures.items():
+        if label != "gitstore merge":
+            print(f"  {label} / gitstore merge: {took / base:.1f}x")
+    shutil.rmtree(root)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--bulk", default="1000,5000", help="record counts for the bulk merge")
+    parser.add_argument(
+        "--driver-up-to",
+        type=int,
+        default=5000,
+        help="run the per-file driver beside the bulk merge up to this many records",
+    )
+    parser.add_argument("--only-bulk", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        one = Path(tmp) / "one"
-        init_store(one)  # the driver reads this store's gitstore.yaml, as in a real merge
-        one_file(one, args.runs)
-        one_roadmap(one, args.runs)
-        many_files(Path(tmp), args.records)
+        if not args.only_bulk:
+            one = Path(tmp) / "one"
+            init_store(one)  # the driver reads this store's gitstore.yaml, as in a real merge
+            one_file(one, args.runs)
+            one_roadmap(one, args.runs)
+            many_files(Path(tmp), args.records)
+        for count in (int(n) for n in args.bulk.split(",") if n):
+            bulk(Path(tmp), count, count <= args.driver_up_to)
 
 
 if __name__ == "__main__":

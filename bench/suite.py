@@ -31,7 +31,14 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
     big = "10000" if quick else "100000"
     return [
         ("write", ["write.py", "--seconds", "1" if quick else "2"]),
-        ("merge", ["merge.py", "--records", "200" if quick else "1000"]),
+        ("merge", ["merge.py", "--records", "200" if quick else "1000", "--bulk", ""]),
+        (
+            "bulk-merge",
+            [
+                *("merge.py", "--only-bulk", "--bulk", "1000" if quick else "1000,5000"),
+                *("--driver-up-to", "1000"),
+            ],
+        ),
         ("roadmap", ["roadmap.py"]),
         ("validate", ["validate.py", "--records", "10000"]),
         ("sync", ["sync.py", "--records", "1000"]),

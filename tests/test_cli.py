@@ -100,7 +100,7 @@ def test_unchanged_edit(store_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "command",
     ["init", "install", "add", "get", "set", "rm", "list", "edit", "validate", "merge-driver"]
-    + ["commit", "sync", "log", "conflicts", "resolve", "status", "doctor", "check-merge"]
+    + ["commit", "merge", "sync", "log", "conflicts", "resolve", "status", "doctor", "check-merge"]
     + ["import", "export"]
     + [
         f"roadmap {c}"

@@ -1,7 +1,8 @@
-"""Git workflow commands: commit, conflicts, resolve, status (log: gitstore.cli.audit)."""
+"""Git workflow commands: commit, merge, conflicts, resolve, status, sync (log: cli.audit)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -254,6 +255,73 @@ def check_merge(
 
 
 @app.command()
+def merge(
+    ctx: typer.Context,
+    revision: Annotated[
+        str, typer.Argument(metavar="BRANCH", help="The branch (or commit) to merge into HEAD.")
+    ],
+    no_commit: Annotated[
+        bool, typer.Option("--no-commit", help="Stage the merge but do not commit it.")
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Merge a branch as 'git merge' does, every store file both sides changed merged in this one
+    process: the merge driver's result, byte for byte, without a process per file.
+
+    Conflicts are left as the driver leaves them ('gitstore conflicts' lists them); exit 1 then.
+    A criss-cross history is merged by git with the per-file driver.
+
+    Example: gitstore merge origin/main
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        from gitstore.workflow import listed
+        from gitstore.workflow import merge as do_merge
+
+        report = do_merge(_store(st.root), revision, commit=not no_commit)
+        if st.json:
+            emit_json(
+                {
+                    "revision": report.revision,
+                    "how": report.how,
+                    "reason": report.reason,
+                    "merged": report.merged,
+                    "conflicts": report.conflicts,
+                    "commit": report.commit,
+                    "notes": [{"path": p, "note": n} for p, n in report.notes],
+                }
+            )
+        else:
+            if report.output:
+                print(report.output)
+            for path, note in report.notes:
+                print(f"gitstore merge: {path}: {note}", file=sys.stderr)
+            print(_merge_summary(report, listed))
+        if report.conflicts:
+            raise typer.Exit(1)
+
+
+def _merge_summary(report: Any, listed: Any) -> str:
+    if report.how == "up to date":
+        return "already up to date"
+    if report.how == "fast-forward":
+        return f"fast-forwarded to {report.commit[:12] if report.commit else report.revision}"
+    how = (
+        f"{report.merged} store file(s) merged in one process"
+        if report.how == "bulk"
+        else f"merged by git with the per-file driver ({report.reason})"
+    )
+    if report.conflicts:
+        return (
+            f"{how}; conflicts left in {listed(report.conflicts)}: 'gitstore conflicts' lists "
+            "them; resolve, then 'gitstore commit'"
+        )
+    if report.commit:
+        return f"{how}; committed {report.commit[:12]}"
+    return f"{how}; staged, not committed ('gitstore commit' concludes the merge)"
+
+
+@app.command()
 def sync(
     ctx: typer.Context,
     remote: Annotated[str, typer.Argument(help="The remote to sync with.")] = "origin",
@@ -262,7 +330,7 @@ def sync(
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Commit, fetch, merge (the driver merges), push; retried when someone pushed first.
+    """Commit, fetch, merge (as 'gitstore merge'), push; retried when someone pushed first.
 
     Never force-pushes. Exit 6 when the remote is unreachable (local commits stay), 1 when a merge
     left conflicts. --json reports the commits, records and roadmap sections that came in and went
