@@ -123,18 +123,26 @@ class Validator:
     def check_record(
         self, path: str, data: bytes, coll: Collection, head: bytes | None
     ) -> list[Problem]:
+        return self.record_outcome(path, data, coll, head)[0]
+
+    def record_outcome(
+        self, path: str, data: bytes, coll: Collection, head: bytes | None = None
+    ) -> tuple[list[Problem], dict[str, Any] | None]:
+        """:meth:`check_record`'s problems, and the record as the checks parsed it (None when
+        it did not parse): the query index keeps the outcome, and needs the record's times to
+        know when a ``clock-ahead`` finding may change."""
         text = _text(path, data, fs.MAX_FILE_BYTES)
         if isinstance(text, Problem):
-            return [text]
+            return [text], None
         found = markers(path, text.splitlines())
         found += secrets(path, text)
         if found and any(p.rule == "conflict-markers" for p in found):
-            return found
+            return found, None
         try:
             rec = loads(text, path)
         except RecordError as err:
             rule = next((r for key, r in _RECORD_RULES if key in err.message), "yaml")
-            return [*found, Problem(path, err.line or 1, rule, err.message)]
+            return [*found, Problem(path, err.line or 1, rule, err.message)], None
         found += decoded_secrets(path, text, rec)
         stem = path.rpartition("/")[2][: -len(".yaml")]
         misnamed = rec.get("id") != stem
@@ -181,7 +189,7 @@ class Validator:
             )
         if head is not None:
             found += _version_check(path, text, rec, head)
-        return found
+        return found, rec
 
     # ------------------------------------------------------------ roadmap
 
@@ -346,7 +354,9 @@ def check_many(validator: Validator, found: Files) -> list[Problem]:
     with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
         problems = [p for part in pool.map(_check_chunk, chunks) for p in part]
     order = {name: i for i, (name, _, _) in enumerate(items)}
-    return found.problems + sorted(problems, key=lambda p: (order[p.path], p.line))
+    # by file only: the sort is stable, so each file's problems keep the order one process
+    # gives them (by line would differ from it)
+    return found.problems + sorted(problems, key=lambda p: order[p.path])
 
 
 _worker_validator: Validator | None = None
