@@ -65,7 +65,7 @@ class Validator:
         config: Config,
         parser: Parser,
         statuses: dict[str, tuple[str, ...]],
-        duplicate_ids: str = "error",
+        duplicate_ids: str = "warn",
     ):
         self.config = config
         self.parser = parser

@@ -47,8 +47,23 @@ def _git_retrying(store: Store, *args: str) -> str:
                 f"{store.lock_timeout:g} s; let it finish (or remove the lock if no git runs)",
                 store.root,
             )
-        last = detail.splitlines()[-1] if detail else f"exit {done.returncode}"
-        raise GitStoreError(f"git {args[0]} failed: {last}", store.root)
+        raise _git_failed(store, args[0], detail, done.returncode)
+
+
+def _git_failed(store: Store, command: str, detail: str, code: int) -> GitStoreError:
+    """A failed git command as one error line; the lines above it (what a hook printed: the
+    problems that refused a commit) travel as the error's details, shown above it."""
+    lines = [line for line in detail.splitlines() if line.strip()]
+    last = lines.pop() if lines else f"exit {code}"
+    if command == "commit" and "commit refused" in last:
+        err = GitStoreError(
+            "the pre-commit hook refused the commit: fix the problems above, then run "
+            "'gitstore commit' again (nothing was committed)"
+        )
+    else:
+        err = GitStoreError(f"git {command} failed: {last}", store.root)
+    err.details = lines
+    return err
 
 
 def commit(store: Store, message: str | None = None) -> str | None:

@@ -1,6 +1,7 @@
 """The ``gitstore`` command: a thin typer skin over :class:`gitstore.Store`.
 
-Exit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, 4 version conflict, 5 not a store.
+Exit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, 4 version conflict, 5 not a store,
+6 remote unreachable (``gitstore.errors.EXIT_CODES`` says what produces each).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     import typer
 
     # typer 0.26 vendors click; its UsageError covers every argument-parser error.
-    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+    from typer._click.exceptions import Abort, NoArgsIsHelpError, UsageError
 
     from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401  (registers the commands)
     from gitstore.cli.common import app, usage_failure
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         return usage_failure(
             err.format_message(), err.ctx.command_path if err.ctx else "gitstore", args
         )
+    except Abort:  # a prompt got Ctrl-C or end of input
+        print("gitstore: aborted; nothing was changed", file=sys.stderr)
+        return 1
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)
