@@ -34,7 +34,6 @@ EXIT_CODES = (
     (5, "not a store", "no gitstore.yaml here or above"),
     (6, "remote unreachable", "sync could not reach the remote; local commits are kept"),
     (130, "interrupted", "Ctrl-C"),
-    (141, "broken pipe", "the reader of the output went away (`gitstore list` into `head`)"),
     (143, "terminated", "SIGTERM"),
 )
 

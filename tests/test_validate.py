@@ -334,7 +334,10 @@ def test_duplicate_numbers_warn_by_default_and_fail_when_configured(
     if setting == "allow":
         assert res.returncode == 0 and res.stdout == "", res.stdout
     elif setting == "error":
-        assert res.returncode == 1 and "ROADMAP.md:3: duplicate-id: PRIORITY 1 also at line 1" in res.stdout
+        assert (
+            res.returncode == 1
+            and "ROADMAP.md:3: duplicate-id: PRIORITY 1 also at line 1" in res.stdout
+        )
     else:
         assert res.returncode == 0, res.stdout
         assert "ROADMAP.md:3: warning: duplicate-id: PRIORITY 1 also at line 1" in res.stdout

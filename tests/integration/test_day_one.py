@@ -91,11 +91,23 @@ def test_titles_carry_no_stray_emphasis(real: Path) -> None:
 @pytest.mark.parametrize(
     ("heading", "title", "mark"),
     [
-        ("### 🔴 **PRIORITY 1: Analytics & Observability** ⚡ FOUNDATION", "Analytics & Observability", ""),
+        (
+            "### 🔴 **PRIORITY 1: Analytics & Observability** ⚡ FOUNDATION",
+            "Analytics & Observability",
+            "",
+        ),
         ("### 🔴 **PRIORITY 1.5: Database Sync** ✅ **COMPLETE**", "Database Sync", "✅ COMPLETE"),
         ("### ✅ **PRIORITY 5: Dashboard** ⚡ COMPLETE", "Dashboard", "COMPLETE"),
-        ("### **PRIORITY 2**: Only the label bold ✅ Complete", "Only the label bold", "✅ Complete"),
-        ("### PRIORITY 2: Project Manager CLI ✅ Complete (Phase 2)", "Project Manager CLI", "✅ Complete (Phase 2)"),
+        (
+            "### **PRIORITY 2**: Only the label bold ✅ Complete",
+            "Only the label bold",
+            "✅ Complete",
+        ),
+        (
+            "### PRIORITY 2: Project Manager CLI ✅ Complete (Phase 2)",
+            "Project Manager CLI",
+            "✅ Complete (Phase 2)",
+        ),
         ("### 🔴 **PRIORITY 9: never closed", "never closed", ""),
         ("### **PRIORITY 4: Old ideas** Abandoned", "Old ideas", ""),  # not "Done"
     ],
