@@ -10,6 +10,7 @@ the driver's result for them into a follow-up commit.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitstore import fs, gitio
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
     """Each check as ``{check, ok, detail}``; with ``fix``, repairs what is safe to repair."""
-    from gitstore.hook import HOOKS, MARKER, hooks_dir
+    from gitstore.hook import HOOKS, hooks_dir
     from gitstore.initialize import install
 
     if fix:
@@ -41,16 +42,7 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
         driver or "not registered: run 'gitstore install' (or doctor --fix)",
     )
     for name in HOOKS:
-        hook = hooks_dir(store.root) / name
-        try:
-            installed = MARKER in hook.read_text(errors="replace")
-        except OSError:
-            installed = False
-        report(
-            f"{name} hook",
-            installed,
-            str(hook) if installed else "not installed: run 'gitstore install'",
-        )
+        report(f"{name} hook", *_hook(store, hooks_dir(store.root) / name))
     attributes = store.root / ".gitattributes"
     wanted = [store.config.roadmap_path] + [
         f"{c.path.rstrip('/')}/*.yaml" for c in store.config.collections.values()
@@ -107,6 +99,43 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
     report("clocks", not ahead, "; ".join(ahead) or "none ahead of this machine's clock")
     report("ids", True, _ids(store))
     return checks
+
+
+def _hook(store: Store, hook: Path) -> tuple[bool, str]:
+    """Whether a commit runs gitstore's hook at ``hook``: ours is there, or the pre-commit
+    framework's is and runs ours (as ``.legacy``, or from its configuration)."""
+    from gitstore import precommit
+    from gitstore.hook import MARKER
+
+    def read(path: Path) -> str | None:
+        try:
+            return path.read_text(errors="replace")
+        except OSError:
+            return None
+
+    current, legacy = read(hook), read(hook.with_name(f"{hook.name}.legacy"))
+    fix = "run 'gitstore install' (or doctor --fix)"
+    if current is not None and MARKER in current:
+        if precommit.is_framework_script(legacy):
+            return (
+                False,
+                f"the pre-commit framework's script is {hook.name}.legacy, where it fails: {fix}",
+            )
+        return True, str(hook)
+    if precommit.is_framework_script(current):
+        assert current is not None
+        top = Path(gitio.git("rev-parse", "--show-toplevel", cwd=store.root).stdout.strip())
+        config = precommit.config_path(current, top)
+        runs = precommit.gitstore_hook(config, top, hook.name)
+        if runs:
+            return True, f"run by the pre-commit framework ({config.name}: {runs})"
+        if legacy is not None and MARKER in legacy:
+            return True, f"run by the pre-commit framework, as {hook.name}.legacy"
+        return False, (
+            f"the pre-commit framework's hook, which does not run gitstore: {fix}, or add "
+            f"the {precommit.HOOK_ID} hook to {config.name}"
+        )
+    return False, f"not installed: {fix}"
 
 
 def _ids(store: Store) -> str:
