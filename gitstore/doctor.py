@@ -10,6 +10,7 @@ the driver's result for them into a follow-up commit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -200,8 +201,13 @@ def _locks(store: Store) -> str:
 # ---------------------------------------------------------------- merges made without the driver
 
 
-def check_merges(store: Store, revisions: str = "HEAD") -> list[dict[str, Any]]:
-    """Merge commits in ``revisions`` whose store files differ from the driver's result."""
+def check_merges(
+    store: Store,
+    revisions: str = "HEAD",
+    report: Callable[[str, int, int | None], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Merge commits in ``revisions`` whose store files differ from the driver's result;
+    ``report(what, done, total)`` hears of each merge checked."""
     from gitstore.merge.driver import merge_texts
     from gitstore.validate import markers
 
@@ -211,7 +217,10 @@ def check_merges(store: Store, revisions: str = "HEAD") -> list[dict[str, Any]]:
     prefix = gitio.git("rev-parse", "--show-prefix", cwd=store.root).stdout.strip()
     validator = store.roadmap().validator()
     found = []
-    for line in merges.stdout.splitlines():
+    lines = merges.stdout.splitlines()
+    for done, line in enumerate(lines):
+        if report:
+            report("checking merges", done, len(lines))
         merge, ours, theirs, *_ = line.split()
         base = gitio.git("merge-base", ours, theirs, cwd=store.root, check=False).stdout.strip()
         if not base:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -159,22 +160,34 @@ def changed_fields(old: bytes, new: bytes) -> list[str]:
 
 
 def sync(
-    store: Store, remote: str = "origin", branch: str | None = None, attempts: int = 30
+    store: Store,
+    remote: str = "origin",
+    branch: str | None = None,
+    attempts: int = 30,
+    report: Callable[[str, int, int | None], None] | None = None,
 ) -> dict[str, Any]:
     """Commit pending changes, fetch, merge (the driver does the work), push; on a rejected push,
-    fetch-merge-push again with backoff, ``attempts`` times at most. Never force-pushes."""
+    fetch-merge-push again with backoff, ``attempts`` times at most. Never force-pushes.
+    ``report(step, attempt, None)`` hears of each step."""
     import random
 
+    def step(what: str, attempt: int = 1) -> None:
+        if report:
+            report(what if attempt == 1 else f"{what} (attempt {attempt})", attempt, None)
+
     _check_remote(store, remote, branch)
+    step("committing")
     commit(store)
     branch = branch or gitio.git("rev-parse", "--abbrev-ref", "HEAD", cwd=store.root).stdout.strip()
     incoming = 0
     for attempt in range(1, attempts + 1):
         with store.lock("store.lock"):  # no store write while git rewrites the files
+            step(f"fetching and merging {remote}/{branch}", attempt)
             new, outgoing, known = _fetch_and_merge(store, remote, branch)
             incoming += new
             if known and outgoing == 0:
                 return {"incoming": incoming, "outgoing": 0, "attempts": attempt}
+            step(f"pushing {outgoing} commit(s) to {remote}/{branch}", attempt)
             pushed = gitio.git("push", "-q", remote, f"HEAD:{branch}", cwd=store.root, check=False)
         if pushed.returncode == 0:
             return {"incoming": incoming, "outgoing": outgoing, "attempts": attempt}

@@ -50,6 +50,9 @@ def run_on_tty(
         elif proc.poll() is not None:
             break
     os.close(master)
-    piped = proc.stdout.read().decode() if proc.stdout else ""
+    piped = ""
+    if proc.stdout:
+        with proc.stdout:
+            piped = proc.stdout.read().decode()
     code = proc.wait(timeout=timeout)
     return code, seen.decode(errors="replace"), piped

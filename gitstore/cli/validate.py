@@ -51,7 +51,10 @@ def validate(
             validator = store.roadmap().validator()
             wanted = None if all_ or not paths else [_relative(store.root, p) for p in paths]
             found = worktree_files(store.root, validator, wanted)
-        problems = check_many(validator, found)
+        from gitstore.cli.progress import progress
+
+        with progress(st) as report:
+            problems = check_many(validator, found, report)
         errors = [p for p in problems if p.severity == "error"]
         checked = len(found.files)
         if st.json:
