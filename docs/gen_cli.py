@@ -15,6 +15,8 @@ OUT = Path(__file__).with_name("cli.md")
 HEADER = """# CLI reference
 
 Generated from `gitstore --help` by `python docs/gen_cli.py`; a test fails when it is stale.
+Every `Example:` below runs as written against a seeded store in `tests/test_docs_examples.py`
+(with every `gitstore` line of the README's and docs' shell blocks).
 
 In Python: every command is one call on `gitstore.Store` (see [api.md](api.md)).
 
