@@ -240,28 +240,19 @@ def _text(path: str, data: bytes, limit: int) -> str | Problem:
 
 
 def markers(path: str, lines: list[str]) -> list[Problem]:
-    """Leftover conflict markers: a real <<<<<<< / ======= / >>>>>>> triple, in that order."""
-    found = []
-    start = middle = None
-    for number, line in enumerate(lines, 1):
-        if line.startswith("<<<<<<<") and (len(line) == 7 or line[7] == " "):
-            start, middle = number, None
-        elif line.rstrip() == "=======" and start is not None:
-            middle = number
-        elif (
-            line.startswith(">>>>>>>") and (len(line) == 7 or line[7] == " ") and middle is not None
-        ):
-            found.append(
-                Problem(
-                    path,
-                    start or number,
-                    "conflict-markers",
-                    f"unresolved merge conflict (lines {start}-{number}); keep one side "
-                    "and delete the markers",
-                )
-            )
-            start = middle = None
-    return found
+    """Leftover conflict markers, one problem per block."""
+    from gitstore.markers import marker_blocks
+
+    return [
+        Problem(
+            path,
+            start,
+            "conflict-markers",
+            f"unresolved merge conflict (lines {start}-{end}); keep one side and delete the "
+            "markers",
+        )
+        for start, end in marker_blocks(lines)
+    ]
 
 
 def secrets(path: str, text: str) -> list[Problem]:

@@ -7,7 +7,6 @@ Exit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, 4 version conflict,
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 
@@ -21,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
         from gitstore.merge.driver import main as merge_driver
 
         return merge_driver(args[1:])
+    import signal
+
     import typer
 
     # typer 0.26 vendors click; its UsageError covers every argument-parser error.

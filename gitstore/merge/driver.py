@@ -95,15 +95,15 @@ def _merge_roadmap(base_text: str, ours_text: str, theirs_text: str, ours: str, 
     if merged.conflicts:
         _say(path, f"{merged.conflicts} conflict(s) in {', '.join(merged.conflicted)}")
         return CONFLICTS
+    from gitstore.markers import marker_blocks
     from gitstore.roadmap import unfenced
-    from gitstore.validate import markers
 
-    left = markers(path, list(unfenced(merged.text)))
+    left = marker_blocks(unfenced(merged.text))
     if left:
         _say(
             path,
             f"the merged text holds {len(left)} block(s) of conflict markers a side already had "
-            f"(the first at line {left[0].line}); resolve them, then commit",
+            f"(the first at line {left[0][0]}); resolve them, then commit",
         )
         return CONFLICTS
     return CLEAN
