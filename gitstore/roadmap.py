@@ -115,27 +115,10 @@ class Section:
 
     def title_and_mark(self, markers: Iterable[str]) -> tuple[str, str]:
         """The heading's title and its trailing status text (``✅ Complete``), if any, without
-        emphasis markers. When the label opens a bold run (``**PRIORITY 1: Analytics** ⚡ NEW``)
-        the title is the rest of that run, and the status text is looked for after it."""
-        heading = self.heading
-        at = heading.find(self.label)
-        if at < 0:
-            return "", ""
-        rest = heading[at + len(self.label) :]
-        markers = tuple(markers)
-        if heading[:at].endswith("**") and "**" in rest:
-            inside, _, tail = rest.partition("**")
-            title = _plain(inside)
-            if title:
-                return title, _mark_in(tail, markers, any_case=True)
-            rest = tail  # only the label was bold: **PRIORITY 2**: Title
-        rest = _plain(rest)
-        cut = len(rest)
-        for marker in markers:
-            found = rest.find(marker)
-            if 0 < found < cut and not marker.isalpha():
-                cut = found
-        return _plain(rest[:cut]), rest[cut:].strip()
+        emphasis markers (:func:`gitstore.heading.title_and_mark`)."""
+        from gitstore.heading import title_and_mark
+
+        return title_and_mark(self.heading, self.label, tuple(markers))
 
     def fields(self) -> dict[str, tuple[int, str, str]]:
         """``key.lower() -> (line index, key as written, value)``: first occurrence wins."""
@@ -172,36 +155,6 @@ class Section:
     def name(self) -> str:
         """How to address this section: its id, as ``id#n`` when the id occurs more than once."""
         return f"{self.id}#{self.occurrence + 1}" if self.duplicated else self.id
-
-
-_EMPHASIS = re.compile(r"\*\*")
-
-
-def _plain(text: str) -> str:
-    """Heading text without emphasis markers, outer separators and runs of spaces."""
-    text = " ".join(_EMPHASIS.sub("", text).split())
-    return text.strip(":-–— \t")
-
-
-def _mark_in(tail: str, markers: tuple[str, ...], *, any_case: bool = False) -> str:
-    """The status text in a heading's tail: from the first marker on, emphasis removed."""
-    text = " ".join(_EMPHASIS.sub("", tail).split())
-    found = [at for m in markers if (at := _find_marker(text, m, any_case)) >= 0]
-    return text[min(found) :].strip() if found else ""
-
-
-def _find_marker(text: str, marker: str, any_case: bool) -> int:
-    """Where ``marker`` is in ``text`` (-1 if not): a word marker only as a whole word."""
-    if not any_case:
-        return text.find(marker)
-    flags = re.IGNORECASE
-    pattern = re.escape(marker)
-    if marker[:1].isalnum():
-        pattern = r"(?<!\w)" + pattern
-    if marker[-1:].isalnum():
-        pattern += r"(?!\w)"
-    hit = re.search(pattern, text, flags)
-    return hit.start() if hit else -1
 
 
 def meta_of(lines: list[str]) -> dict[str, str]:
