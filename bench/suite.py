@@ -36,6 +36,7 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ("validate", ["validate.py", "--records", "10000"]),
         ("sync", ["sync.py", "--records", "1000"]),
         ("shard", ["shard.py", "--records", big, "--runs", "3" if quick else "5"]),
+        ("io", ["io.py", "--rows", "2000" if quick else "10000"]),
     ]
 
 

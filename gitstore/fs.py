@@ -179,15 +179,15 @@ def _read_at(dir_fd: int, name: str, path: Path, limit: int) -> bytes:
         os.close(fd)
 
 
-def entries(folder: Path, root: Path | None = None) -> list[tuple[str, str]]:
-    """``(name, kind)`` for each entry of ``folder``, kind one of ``file`` (regular), ``link``,
-    ``dir`` or ``other``, without following links; empty when the folder does not exist. A
-    folder below ``root`` that is a link is refused."""
+def entries(folder: Path, root: Path | None = None, prefix: str = "") -> list[tuple[str, str]]:
+    """``(name, kind)`` for each entry of ``folder`` (whose name starts with ``prefix``), kind
+    one of ``file`` (regular), ``link``, ``dir`` or ``other``, without following links; empty
+    when the folder does not exist. A folder below ``root`` that is a link is refused."""
     try:
         fd = _enter(folder, root)
         try:
             with os.scandir(fd) as found:
-                return [(e.name, _kind(e)) for e in found]
+                return [(e.name, _kind(e)) for e in found if e.name.startswith(prefix)]
         finally:
             os.close(fd)
     except FileNotFoundError:
@@ -357,8 +357,8 @@ def stray_temps(directories: Iterable[Path], root: Path | None = None) -> list[P
     found = []
     for directory in directories:
         try:
-            names = entries(directory, root)
+            names = entries(directory, root, TMP_PREFIX)
         except (UnsafePath, ReadError):
             continue  # validate reports a linked folder; a sweep just stays out of it
-        found += [directory / n for n, kind in names if kind == "file" and n.startswith(TMP_PREFIX)]
+        found += [directory / n for n, kind in names if kind == "file"]
     return found

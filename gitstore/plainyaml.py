@@ -123,6 +123,8 @@ class _Reader:
             return self.literal(rest, indent)
         if rest[0] == "[":
             value: Any = _flow(rest)
+        elif rest == "{}" or rest.startswith("{} #"):
+            value = {}
         else:
             value = _scalar(rest, stamp)
         self.no_continuation(indent)

@@ -132,9 +132,17 @@ def check_constructs(text: str, path: object, *, flow_mappings: bool = False) ->
     from ruamel.yaml.error import YAMLError
 
     try:
+        flow_start: int | None = None  # a flow mapping just opened: only ``{}`` is allowed
         for event in _safe().parse(text):
             kind = type(event).__name__
             line = event.start_mark.line + 1 if event.start_mark else None
+            if flow_start is not None and kind != "MappingEndEvent":
+                raise RecordError(
+                    "flow mappings ({...}) are not allowed; write one key per line",
+                    str(path),
+                    flow_start,
+                )
+            flow_start = None
             if kind == "AliasEvent" or getattr(event, "anchor", None):
                 raise RecordError("YAML anchors and aliases are not allowed", str(path), line)
             if getattr(event, "tag", None) and kind != "DocumentStartEvent":
@@ -142,9 +150,7 @@ def check_constructs(text: str, path: object, *, flow_mappings: bool = False) ->
                     f"YAML tags are not allowed ({event.tag}); write a plain value", str(path), line
                 )
             if kind == "MappingStartEvent" and event.flow_style and not flow_mappings:
-                raise RecordError(
-                    "flow mappings ({...}) are not allowed; write one key per line", str(path), line
-                )
+                flow_start = line  # an empty one ({}) is the only way YAML writes an empty map
     except YAMLError as err:
         raise _yaml_error(err, path) from None
 

@@ -368,6 +368,7 @@ def resolve(
 
 
 def status(store: Store) -> dict[str, Any]:
+    store.sweep()
     paths = [p for p in store_paths(store) if (store.root / p).exists()]
     porcelain = gitio.git("status", "--porcelain", "--", *paths, cwd=store.root, check=False).stdout
     changes = [line for line in porcelain.splitlines() if line]

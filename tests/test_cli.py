@@ -102,6 +102,7 @@ def test_unchanged_edit(store_dir: Path, tmp_path: Path) -> None:
     "command",
     ["init", "install", "add", "get", "set", "rm", "list", "edit", "validate", "merge-driver"]
     + ["commit", "sync", "log", "conflicts", "resolve", "status", "doctor", "check-merge"]
+    + ["import", "export"]
     + [
         f"roadmap {c}"
         for c in ["list", "show", "add", "set", "status", "move", "renumber", "rm", "edit", "next"]

@@ -21,15 +21,94 @@ from gitstore.plainyaml import parse
 from gitstore.record import dumps, loads, same, yaml_loads
 
 EDGES = [
-    "x", "a b", "012", "0", "-0", "-1", "+1", "1_0", "1e3", "1.5", ".5", ".inf", "0x1f", "0o7",
-    "~", "null", "Null", "NULL", "true", "True", "yes", "no", "on", "y", "n", "inf", "nan",
-    "2026-12-01", "2026-13-45", "2026-12-01T09:22:01.590421Z", "2026-02-30T00:00:00.000000Z",
-    "2026-12-01 09:22:01", "a #c", "a#c", "#c", "a: b", "a:", "a:b", "http://x/y", "'q'",
-    "'it''s'", "'open", '"d"', '"esc\\n\\t\\u00e9\\x41"', '"bad\\q"', '"\\ud800"', '"open',
-    '"a" x', "'a' # c", "[a, b]", "[]", "[a,]", "[a, [b]]", "[a, 'b,c', \"d\"]", "[1, null, x y]",
-    "[a] x", "{}", "{a: 1}", "|", "|-", "|+", "|2", ">", "|  # c", "&a x", "*a", "!tag x", "%x",
-    "@x", "`x", "<<", "=", "- x", "-", "?", "é", "\u2028", "\x85", "\ufeff", "\t", "a\tb", " ",
-    "(x)", "a, b", "a,b", "[", "]", "x:",
+    "x",
+    "a b",
+    "012",
+    "0",
+    "-0",
+    "-1",
+    "+1",
+    "1_0",
+    "1e3",
+    "1.5",
+    ".5",
+    ".inf",
+    "0x1f",
+    "0o7",
+    "~",
+    "null",
+    "Null",
+    "NULL",
+    "true",
+    "True",
+    "yes",
+    "no",
+    "on",
+    "y",
+    "n",
+    "inf",
+    "nan",
+    "2026-12-01",
+    "2026-13-45",
+    "2026-12-01T09:22:01.590421Z",
+    "2026-02-30T00:00:00.000000Z",
+    "2026-12-01 09:22:01",
+    "a #c",
+    "a#c",
+    "#c",
+    "a: b",
+    "a:",
+    "a:b",
+    "http://x/y",
+    "'q'",
+    "'it''s'",
+    "'open",
+    '"d"',
+    '"esc\\n\\t\\u00e9\\x41"',
+    '"bad\\q"',
+    '"\\ud800"',
+    '"open',
+    '"a" x',
+    "'a' # c",
+    "[a, b]",
+    "[]",
+    "[a,]",
+    "[a, [b]]",
+    "[a, 'b,c', \"d\"]",
+    "[1, null, x y]",
+    "[a] x",
+    "{}",
+    "{a: 1}",
+    "|",
+    "|-",
+    "|+",
+    "|2",
+    ">",
+    "|  # c",
+    "&a x",
+    "*a",
+    "!tag x",
+    "%x",
+    "@x",
+    "`x",
+    "<<",
+    "=",
+    "- x",
+    "-",
+    "?",
+    "é",
+    "\u2028",
+    "\x85",
+    "\ufeff",
+    "\t",
+    "a\tb",
+    " ",
+    "(x)",
+    "a, b",
+    "a,b",
+    "[",
+    "]",
+    "x:",
 ]
 KEYS = ["a", "b", "c", "last_modified", "clocks", "id", "true", "null", "x.y", "k-1", "_z", "a b"]
 INDENTS = ["", "", "", " ", "  ", "  ", "   ", "    ", "\t"]
@@ -37,10 +116,17 @@ _value = st.one_of(
     st.sampled_from(EDGES), st.text(alphabet=" ab#:'\"\\-[],|&.01\té\u2028", max_size=6)
 )
 _line = st.one_of(
-    st.tuples(st.sampled_from(INDENTS), st.sampled_from(KEYS), st.sampled_from([": ", ":", ":  ", ":\t"]), _value).map("".join),
+    st.tuples(
+        st.sampled_from(INDENTS),
+        st.sampled_from(KEYS),
+        st.sampled_from([": ", ":", ":  ", ":\t"]),
+        _value,
+    ).map("".join),
     st.tuples(st.sampled_from(INDENTS), st.sampled_from(KEYS), st.just(":")).map("".join),
     st.tuples(st.sampled_from(INDENTS), st.sampled_from(["- ", "-", "-  "]), _value).map("".join),
-    st.tuples(st.sampled_from(INDENTS), st.sampled_from(["# c", "#", "  x", "---", "..."])).map("".join),
+    st.tuples(st.sampled_from(INDENTS), st.sampled_from(["# c", "#", "  x", "---", "..."])).map(
+        "".join
+    ),
     st.tuples(st.sampled_from(INDENTS), _value).map("".join),
     st.just(""),
 )
@@ -58,7 +144,9 @@ _token = st.one_of(
     st.text(alphabet="ab é#:-'\"", min_size=1, max_size=5),
     st.sampled_from(["todo", "Ship it", "x_1", "a-b", "é ü", "12", "'q'", '"d"', "(x)"]),
 )
-_block = st.lists(st.sampled_from(["x", "  y", "", "#z", "a: b", "\tt", " "]), min_size=1, max_size=4)
+_block = st.lists(
+    st.sampled_from(["x", "  y", "", "#z", "a: b", "\tt", " "]), min_size=1, max_size=4
+)
 
 
 @st.composite
@@ -105,7 +193,7 @@ def nudged(draw: st.DrawFn) -> str:
 def _ruamel(load, text: str):  # type: ignore[no-untyped-def]
     try:
         return load(text)
-    except Exception as err:  # noqa: BLE001 - any failure means the plain reader had to decline
+    except Exception as err:  # any failure means the plain reader had to decline
         return err
 
 
@@ -137,8 +225,13 @@ scalars = st.one_of(
     st.text(alphabet="abc \n#:-'\"é", max_size=30),
 )
 records = st.dictionaries(
-    st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True).filter(lambda k: k not in ("true", "false", "null")),
-    st.one_of(scalars, st.lists(scalars.filter(lambda v: not isinstance(v, str) or "\n" not in v), max_size=4)),
+    st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True).filter(
+        lambda k: k not in ("true", "false", "null")
+    ),
+    st.one_of(
+        scalars,
+        st.lists(scalars.filter(lambda v: not isinstance(v, str) or "\n" not in v), max_size=4),
+    ),
     min_size=1,
     max_size=8,
 )

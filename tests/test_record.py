@@ -228,3 +228,12 @@ def test_rewrite_keeps_a_block_list_a_block_list(indent: str) -> None:
     out = rewrite(text, old, old | {"tags": ["a", "b", "c"]})
     assert out == f"id: T-1\ntags:\n{indent}- a\n{indent}- b\n{indent}- c\ntitle: x\n"
     assert rewrite(text, old, old | {"tags": []}) == "id: T-1\ntags: []\ntitle: x\n"
+
+
+def test_an_empty_mapping_is_written_and_read_back() -> None:
+    # YAML can write an empty mapping only as {}: the one flow mapping a record may hold.
+    rec = {"id": "T-1", "meta": {}, "nested": {"inner": {}}}
+    text = dumps(rec)
+    assert same(loads(text), rec) and same(yaml_loads(text), rec)
+    with pytest.raises(RecordError, match="flow mappings"):
+        loads("id: T-1\nmeta: {a: 1}\n")

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     # typer 0.26 vendors click; its UsageError covers every argument-parser error.
     from typer._click.exceptions import Abort, NoArgsIsHelpError, UsageError
 
-    from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401  (registers the commands)
+    from gitstore.cli import audit, io, records, roadmap, setup, validate, workflow  # noqa: F401  (registers the commands)
     from gitstore.cli.common import app, usage_failure
 
     # SIGTERM unwinds like Ctrl-C: temp files are removed and locks released on the way out.

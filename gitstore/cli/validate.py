@@ -48,6 +48,8 @@ def validate(
         if staged:
             validator, found = staged_files(store)
         else:
+            if all_ or not paths:
+                store.sweep()
             validator = store.roadmap().validator()
             wanted = None if all_ or not paths else [_relative(store.root, p) for p in paths]
             found = worktree_files(store.root, validator, wanted)

@@ -1,4 +1,4 @@
-"""Git workflow commands: commit, log, conflicts, resolve, status."""
+"""Git workflow commands: commit, conflicts, resolve, status (log: gitstore.cli.audit)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from gitstore.cli.common import (
     handled,
     parse_assignments,
     state,
-    to_jsonable,
 )
 
 
@@ -51,47 +50,6 @@ def commit(
             emit_json({"commit": sha})
         else:
             print(f"committed {sha[:12]}" if sha else "nothing to commit")
-
-
-@app.command()
-def log(
-    ctx: typer.Context,
-    name: Annotated[
-        str,
-        typer.Argument(
-            metavar="ID", help="A record (ID or COLLECTION/ID) or a roadmap section id."
-        ),
-    ],
-    json_out: JsonFlag = False,
-) -> None:
-    """The history of one record or roadmap section: commit, author, date, version, changes.
-
-    Example: gitstore log T-42
-    """
-    st = state(ctx, json_out)
-    with handled(st):
-        from gitstore.errors import NotFound
-        from gitstore.history import record_log, section_log
-
-        store = _store(st.root)
-        try:
-            collection, record_id = store.resolve(name)
-            entries = record_log(store, collection, record_id)
-        except NotFound:
-            try:
-                entries = section_log(store, name)
-            except NotFound:
-                raise NotFound(f"no record or roadmap section {name!r} in git's history") from None
-        if st.json:
-            emit_json(entries)
-            return
-        for entry in entries:
-            print(
-                f"{entry['commit'][:12]} {entry['date']} {entry['author']} "
-                f"v{entry['version']} {entry['event']}"
-            )
-            for key, (old, new) in entry["changes"].items():
-                print(f"    {key}: {to_jsonable(old)!r} -> {to_jsonable(new)!r}")
 
 
 @app.command()
@@ -309,18 +267,27 @@ def sync(
     """Commit, fetch, merge (the driver merges), push; retried when someone pushed first.
 
     Never force-pushes. Exit 6 when the remote is unreachable (local commits stay), 1 when a merge
-    left conflicts.
+    left conflicts. --json reports the commits, records and roadmap sections that came in and went
+    out, the conflicts, and the duration.
 
     Example: gitstore sync origin
     """
     st = state(ctx, json_out)
     with handled(st):
         from gitstore.cli.progress import progress
-        from gitstore.workflow import sync as do_sync
+        from gitstore.errors import GitStoreError
+        from gitstore.sync_report import sync as do_sync
 
         with progress(st, counted=False) as step:
-            report = do_sync(_store(st.root), remote, branch, report=step)
+            report = do_sync(_store(st.root), remote, branch, progress=step)
+        if "error" in report and not st.json:
+            raise GitStoreError(report["error"])
         if st.json:
             emit_json(report)
         else:
-            print(f"synced: {report['incoming']} commit(s) in, {report['outgoing']} out")
+            print(
+                f"synced: {report['incoming']} commit(s) in, {report['outgoing']} out; "
+                f"{len(report['records_in'])} record(s) in, {len(report['records_out'])} out"
+            )
+        if "error" in report:
+            raise typer.Exit(1)
