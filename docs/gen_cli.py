@@ -21,8 +21,8 @@ Every `Example:` below runs as written against a seeded store in `tests/test_doc
 In Python: every command is one call on `gitstore.Store` (see [api.md](api.md)).
 
 Exit codes: {summary}.
-With `--json`, every error (the argument parser's too) is `{{"error": {{"code", "message", "path"}}}}`
-on stdout.
+With `--json`, every error (the argument parser's too) is
+`{{"error": {{"code", "message", "path"}}}}` on stdout.
 
 | exit | meaning | produced by |
 | --- | --- | --- |
@@ -57,8 +57,9 @@ def command_paths() -> list[tuple[str, ...]]:
     """Every command and subcommand of the live CLI, in the order ``--help`` lists them."""
     import typer
 
-    from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401
-    from gitstore.cli.common import app
+    from gitstore.cli import command_tree
+
+    app = command_tree()
 
     found: list[tuple[str, ...]] = []
 

@@ -87,7 +87,12 @@ def doc_blocks() -> list[Example]:
         text = doc.read_text()
         for match in re.finditer(r"^```sh\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
             line_no = text.count("\n", 0, match.start()) + 2
-            lines = [line.strip() for line in match.group(1).splitlines() if line.strip()]
+            lines: list[str] = []
+            for line in match.group(1).splitlines():
+                if lines and lines[-1].endswith("\\"):  # a continued line
+                    lines[-1] = lines[-1][:-1].rstrip() + " " + line.strip()
+                elif line.strip():
+                    lines.append(line.strip())
             found.append(Example(f"{doc.relative_to(REPO)}:{line_no}", lines))
     return found
 
@@ -95,8 +100,9 @@ def doc_blocks() -> list[Example]:
 def help_examples() -> list[Example]:
     import typer
 
-    from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401
-    from gitstore.cli.common import app
+    from gitstore.cli import command_tree
+
+    app = command_tree()
 
     found = []
 
@@ -162,6 +168,8 @@ def _seed(home: Path) -> None:
     git(store, "remote", "add", "origin", str(remote))
     git(store, "push", "-q", "-u", "origin", "HEAD:main")
     opened.put("tasks", {"id": "T-43", "title": "Not committed yet"})
+    _import_sources(store)
+    init_store(home / "other")  # `gitstore -C ../other import -`: a second store beside it
 
     conflicted = home / "conflicted"
     shutil.copytree(store, conflicted, symlinks=True)
@@ -182,6 +190,31 @@ def _seed(home: Path) -> None:
     editor = home / "editor.sh"
     editor.write_text('#!/bin/sh\necho "# edited by the docs test" >> "$1"\n')
     editor.chmod(0o755)
+
+
+def _import_sources(store: Path) -> None:
+    """The files the import examples read: CSV, JSON, a legacy SQLite database, an export."""
+    import sqlite3
+
+    (store / "tasks.csv").write_text("id,title,status\nT-100,From a spreadsheet,todo\n")
+    (store / "tasks.json").write_text('[{"id": "T-101", "title": "From JSON", "tags": ["a"]}]\n')
+    with sqlite3.connect(store / "legacy.db") as db:
+        db.execute(
+            "CREATE TABLE todo (todo_id INTEGER, title TEXT, state TEXT, labels TEXT, "
+            "updated_at TEXT, done INTEGER)"
+        )
+        db.execute(
+            "INSERT INTO todo VALUES (7, 'Old todo', 'doing', 'p0, daemon', '2026-01-01', 0)"
+        )
+    db.close()
+    shutil.copy(store / "legacy.db", store / "old.db")  # the name --help's example uses
+    exported = subprocess.run(
+        [sys.executable, "-m", "gitstore", "export", "-o", "dashboard.db"],
+        cwd=store,
+        capture_output=True,
+        text=True,
+    )
+    assert exported.returncode == 0, exported.stderr
 
 
 def _install(root: Path) -> None:
