@@ -198,6 +198,60 @@ def entries(folder: Path, root: Path | None = None, prefix: str = "") -> list[tu
         raise ReadError(f"cannot list: {reason(err)}", folder) from err
 
 
+#: What a file looks like from outside: inode, size, mtime and ctime (in ns). A change of any
+#: means the file may have changed; no change, with an mtime well in the past, means it has not.
+StatKey = tuple[int, int, int, int]
+
+
+def folder_key(folder: Path, root: Path | None = None) -> StatKey | None:
+    """The stat key of ``folder`` (entered as :func:`entries` does: a link is refused), or None
+    when it does not exist. It changes whenever an entry is created, removed or renamed."""
+    try:
+        fd = _enter(folder, root)
+    except FileNotFoundError:
+        return None
+    except UnsafePath:
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot open the folder: {reason(err)}", folder) from err
+    try:
+        st = os.fstat(fd)
+        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    finally:
+        os.close(fd)
+
+
+def stat_entries(
+    folder: Path, root: Path | None = None, want: Callable[[str], bool] | None = None
+) -> dict[str, tuple[str, StatKey]]:
+    """``name -> (kind, stat key)`` for the entries of ``folder`` that ``want`` accepts (all by
+    default), as :func:`entries` finds them and ``lstat``-ed: a link is described, never
+    followed, and no file is opened (so a FIFO never blocks). Empty when the folder is missing."""
+    try:
+        fd = _enter(folder, root)
+        try:
+            found = {}
+            with os.scandir(fd) as listing:
+                for entry in listing:
+                    if want is not None and not want(entry.name):
+                        continue
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # replaced or removed while we listed: the next scan sees it
+                    key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                    found[entry.name] = (_kind(entry), key)
+            return found
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        return {}
+    except UnsafePath:
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot list: {reason(err)}", folder) from err
+
+
 def _kind(entry: os.DirEntry[str]) -> str:
     if entry.is_symlink():
         return "link"

@@ -81,7 +81,18 @@ def main(argv: list[str] | None = None) -> int:
 def command_tree() -> typer.Typer:
     """The app with every command registered: what ``main`` runs, and what docs/cli.md and the
     docs tests walk (so a command module added here is documented and tested, or they fail)."""
-    from gitstore.cli import audit, io, records, roadmap, setup, validate, workflow  # noqa: F401
+    from gitstore.cli import (  # noqa: F401
+        audit,
+        io,
+        notify,
+        records,
+        roadmap,
+        schema,
+        setup,
+        validate,
+        watch,
+        workflow,
+    )
     from gitstore.cli.common import app
 
     return app
