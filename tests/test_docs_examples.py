@@ -12,6 +12,12 @@ As written, with three documented substitutions:
 - ``$EDITOR`` is a script that appends a line (``EDITOR=nano`` in an example included), since
   an interactive editor cannot run in a test;
 - nothing else. SKIP below lists what cannot run here, with the reason; it is counted.
+
+A ``gitstore watch`` that runs until stopped is started, a record is edited until it has printed
+a line, then its gitstore process gets Ctrl-C, and it must end with exit 0 as its help says.
+The seeded store holds what the examples name: T-42 at version 3 with history, roadmap sections
+2.5, 3, 4.2, 5 (twice), 7, notification N-k3x9q2, the files the import examples read, a remote
+``origin``; the ``resolve``/``conflicts`` examples run in a copy stopped in a flagged conflict.
 """
 
 from __future__ import annotations
@@ -74,7 +80,12 @@ def _is_gitstore(line: str) -> bool:
     words = line.split()
     while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
         words = words[1:]
-    return bool(words) and (words[0] == "gitstore" or "&& gitstore" in line)
+    return bool(words) and (words[0] == "gitstore" or bool(re.search(r"(&&|\|) gitstore ", line)))
+
+
+def _follows(line: str) -> bool:
+    """``gitstore watch`` without --once runs until stopped (Ctrl-C: exit 0, its help says)."""
+    return "gitstore watch" in line and "--once" not in line
 
 
 def _runs(line: str) -> bool:
@@ -168,6 +179,15 @@ def _seed(home: Path) -> None:
     git(store, "remote", "add", "origin", str(remote))
     git(store, "push", "-q", "-u", "origin", "HEAD:main")
     opened.put("tasks", {"id": "T-43", "title": "Not committed yet"})
+    opened.put(  # the notification the examples acknowledge (notify picks a random id)
+        "notifications",
+        {
+            "id": "N-k3x9q2",
+            "message": "T-42 is done; review?",
+            "level": "question",
+            "about": "T-42",
+        },
+    )
     _import_sources(store)
     init_store(home / "other")  # `gitstore -C ../other import -`: a second store beside it
 
@@ -250,10 +270,7 @@ def start(example: Example, box: Path) -> Path:
     return box / "store"
 
 
-def run_line(line: str, cwd: Path, box: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """One line in bash, in ``cwd``; returns the result and the folder it ended in."""
-    line = line.replace("git clone URL", f"git clone {box / 'remotes' / 'REPO.git'}")
-    line = re.sub(r"\bEDITOR=nano\b", f"EDITOR={box / 'editor.sh'}", line)
+def _env(box: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
@@ -261,12 +278,83 @@ def run_line(line: str, cwd: Path, box: Path) -> tuple[subprocess.CompletedProce
         "NO_COLOR": "1",
     }
     env.pop("VISUAL", None)
+    return env
+
+
+def run_line(line: str, cwd: Path, box: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """One line in bash, in ``cwd``; returns the result and the folder it ended in."""
+    line = line.replace("git clone URL", f"git clone {box / 'remotes' / 'REPO.git'}")
+    line = re.sub(r"\bEDITOR=nano\b", f"EDITOR={box / 'editor.sh'}", line)
+    if _follows(line):
+        return follow(line, cwd, box), cwd
     script = f'{line}\ncode=$?\necho "__cwd__=$PWD"\nexit $code'
     done = subprocess.run(
-        ["bash", "-c", script], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
+        ["bash", "-c", script], cwd=cwd, capture_output=True, text=True, env=_env(box), timeout=120
     )
     where = re.search(r"__cwd__=(.*)$", done.stdout, re.MULTILINE)
     return done, Path(where.group(1)) if where else cwd
+
+
+def follow(line: str, cwd: Path, box: Path) -> subprocess.CompletedProcess[str]:
+    """A line that runs until stopped: start it, edit a record (again and again, so a watcher
+    that is still starting misses none of it) until it has printed a line, then press Ctrl-C on
+    the gitstore process, as a person would; the line must then end by itself."""
+    import signal
+    import threading
+    import time
+
+    proc = subprocess.Popen(
+        ["bash", "-c", line],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(box),
+        start_new_session=True,
+    )
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120  # generous: a busy machine; the test never times anything
+    poke = 0
+    while not out and proc.poll() is None and time.monotonic() < deadline:
+        poke += 1
+        subprocess.run(
+            [sys.executable, "-m", "gitstore", "set", "T-42", f"owner=poke-{poke}"],
+            cwd=cwd,
+            capture_output=True,
+        )
+        time.sleep(0.2)
+    for pid in _session(proc.pid):  # Ctrl-C for the gitstore process of the pipeline
+        os.kill(pid, signal.SIGINT)
+    try:
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    reader.join(timeout=10)
+    assert proc.stdout is not None and proc.stderr is not None
+    with proc.stdout, proc.stderr:
+        err = proc.stderr.read()
+    if not out:
+        code = code or 1  # it never printed anything: a failure whatever it exited with
+    return subprocess.CompletedProcess(line, code, "".join(out), err)
+
+
+def _session(sid: int) -> list[int]:
+    """The gitstore processes of a session (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()  # state, ppid, pgrp, session, ...
+        ours = entry.name.isdigit() and int(fields[3]) == sid and b"bash" not in cmdline[0]
+        if ours and b"gitstore" in b" ".join(cmdline):
+            found.append(int(entry.name))
+    return found
 
 
 # ---------------------------------------------------------------- the tests
