@@ -11,7 +11,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,9 +51,24 @@ def _git_retrying(store: Store, *args: str) -> str:
                 f"{store.lock_timeout:g} s; let it finish (or remove the lock if no git runs)",
                 store.root,
             )
-        last = detail.splitlines()[-1] if detail else f"exit {done.returncode}"
         command = next(a for a in args if not a.startswith("-"))
-        raise GitStoreError(f"git {command} failed: {last}", store.root)
+        raise _git_failed(store, command, detail, done.returncode)
+
+
+def _git_failed(store: Store, command: str, detail: str, code: int) -> GitStoreError:
+    """A failed git command as one error line; the lines above it (what a hook printed: the
+    problems that refused a commit) travel as the error's details, shown above it."""
+    lines = [line for line in detail.splitlines() if line.strip()]
+    last = lines.pop() if lines else f"exit {code}"
+    if command == "commit" and "commit refused" in last:
+        err = GitStoreError(
+            "the pre-commit hook refused the commit: fix the problems above, then run "
+            "'gitstore commit' again (nothing was committed)"
+        )
+    else:
+        err = GitStoreError(f"git {command} failed: {last}", store.root)
+    err.details = lines
+    return err
 
 
 def commit(store: Store, message: str | None = None) -> str | None:
@@ -190,23 +205,34 @@ def listed(paths: list[str], most: int = 10) -> str:
 
 
 def sync(
-    store: Store, remote: str = "origin", branch: str | None = None, attempts: int = 30
+    store: Store,
+    remote: str = "origin",
+    branch: str | None = None,
+    attempts: int = 30,
+    report: Callable[[str, int, int | None], None] | None = None,
 ) -> dict[str, Any]:
     """Commit pending changes, fetch, merge (store files in one process, as :func:`merge`),
     push; on a rejected push, fetch-merge-push again with backoff, ``attempts`` times at most.
-    Never force-pushes."""
+    Never force-pushes. ``report(step, attempt, None)`` hears of each step."""
     import random
 
+    def step(what: str, attempt: int = 1) -> None:
+        if report:
+            report(what if attempt == 1 else f"{what} (attempt {attempt})", attempt, None)
+
     _check_remote(store, remote, branch)
+    step("committing")
     commit(store)
     branch = branch or gitio.git("rev-parse", "--abbrev-ref", "HEAD", cwd=store.root).stdout.strip()
     incoming = 0
     for attempt in range(1, attempts + 1):
         with store.lock("store.lock"):  # no store write while git rewrites the files
+            step(f"fetching and merging {remote}/{branch}", attempt)
             new, outgoing, known = _fetch_and_merge(store, remote, branch)
             incoming += new
             if known and outgoing == 0:
                 return {"incoming": incoming, "outgoing": 0, "attempts": attempt}
+            step(f"pushing {outgoing} commit(s) to {remote}/{branch}", attempt)
             pushed = gitio.git("push", "-q", remote, f"HEAD:{branch}", cwd=store.root, check=False)
         if pushed.returncode == 0:
             return {"incoming": incoming, "outgoing": outgoing, "attempts": attempt}

@@ -116,7 +116,9 @@ def ack(
 
     Every id is checked first: with one unknown id, nothing changes.
 
-    Example: gitstore ack N-k3x9q2   |   gitstore ack --all
+    Example: gitstore ack N-k3x9q2
+
+    Example: gitstore ack --all
     """
     st = state(ctx, json_out)
     with handled(st, edit=True, commit=commit):

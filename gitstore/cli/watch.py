@@ -40,7 +40,7 @@ def watch(
     record written twice between two scans is one line, for its later version. Ctrl-C or
     SIGTERM stops it cleanly (exit 0).
 
-    Example: gitstore watch --since HEAD | while read -r line; do ...; done
+    Example: gitstore watch --since HEAD | while read -r line; do echo "changed: $line"; done
     """
     st = state(ctx, json_out)
     stopped: list[int] = []
