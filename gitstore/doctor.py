@@ -10,6 +10,7 @@ the driver's result for them into a follow-up commit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
     """Each check as ``{check, ok, detail}``; with ``fix``, repairs what is safe to repair."""
-    from gitstore.hook import HOOKS, MARKER, hooks_dir
+    from gitstore.hook import HOOKS, hooks_dir
     from gitstore.initialize import install
 
     if fix:
@@ -42,16 +43,7 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
         driver or "not registered: run 'gitstore install' (or doctor --fix)",
     )
     for name in HOOKS:
-        hook = hooks_dir(store.root) / name
-        try:
-            installed = MARKER in hook.read_text(errors="replace")
-        except OSError:
-            installed = False
-        report(
-            f"{name} hook",
-            installed,
-            str(hook) if installed else "not installed: run 'gitstore install'",
-        )
+        report(f"{name} hook", *_hook(store, hooks_dir(store.root) / name))
     attributes = store.root / ".gitattributes"
     wanted = [store.config.roadmap_path] + [
         f"{c.path.rstrip('/')}/*.yaml" for c in store.config.collections.values()
@@ -124,6 +116,43 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
     return checks
 
 
+def _hook(store: Store, hook: Path) -> tuple[bool, str]:
+    """Whether a commit runs gitstore's hook at ``hook``: ours is there, or the pre-commit
+    framework's is and runs ours (as ``.legacy``, or from its configuration)."""
+    from gitstore import precommit
+    from gitstore.hook import MARKER
+
+    def read(path: Path) -> str | None:
+        try:
+            return path.read_text(errors="replace")
+        except OSError:
+            return None
+
+    current, legacy = read(hook), read(hook.with_name(f"{hook.name}.legacy"))
+    fix = "run 'gitstore install' (or doctor --fix)"
+    if current is not None and MARKER in current:
+        if precommit.is_framework_script(legacy):
+            return (
+                False,
+                f"the pre-commit framework's script is {hook.name}.legacy, where it fails: {fix}",
+            )
+        return True, str(hook)
+    if precommit.is_framework_script(current):
+        assert current is not None
+        top = Path(gitio.git("rev-parse", "--show-toplevel", cwd=store.root).stdout.strip())
+        config = precommit.config_path(current, top)
+        runs = precommit.gitstore_hook(config, top, hook.name)
+        if runs:
+            return True, f"run by the pre-commit framework ({config.name}: {runs})"
+        if legacy is not None and MARKER in legacy:
+            return True, f"run by the pre-commit framework, as {hook.name}.legacy"
+        return False, (
+            f"the pre-commit framework's hook, which does not run gitstore: {fix}, or add "
+            f"the {precommit.HOOK_ID} hook to {config.name}"
+        )
+    return False, f"not installed: {fix}"
+
+
 def _ids(store: Store) -> str:
     """How each collection picks ids, and how to get random ones where an older config keeps
     sequential ids (which two clones can pick alike)."""
@@ -186,11 +215,16 @@ def _locks(store: Store) -> str:
 # ---------------------------------------------------------------- merges made without the driver
 
 
-def check_merges(store: Store, revisions: str = "HEAD") -> list[dict[str, Any]]:
+def check_merges(
+    store: Store,
+    revisions: str = "HEAD",
+    report: Callable[[str, int, int | None], None] | None = None,
+) -> list[dict[str, Any]]:
     """Merge commits in ``revisions`` whose store files differ from the driver's result. Each
     merge costs a few git processes whatever its size: the changed files and their blob ids
     come from ``diff-tree``, the blobs from one ``cat-file --batch`` by id (a side over the
-    size limit is not read, and not checked)."""
+    size limit is not read, and not checked). ``report(what, done, total)`` hears of each merge
+    checked."""
     from gitstore.merge.driver import merge_texts
     from gitstore.merge.many import MAX_BLOB
     from gitstore.merge.plumbing import REGULAR, BlobReader, changes
@@ -203,7 +237,10 @@ def check_merges(store: Store, revisions: str = "HEAD") -> list[dict[str, Any]]:
     top = Path(gitio.git("rev-parse", "--show-toplevel", cwd=store.root).stdout.strip())
     validator = store.roadmap().validator()
     found = []
-    for line in merges.stdout.splitlines():
+    lines = merges.stdout.splitlines()
+    for done, line in enumerate(lines):
+        if report:
+            report("checking merges", done, len(lines))
         merge, ours, theirs, *_ = line.split()
         base = gitio.git("merge-base", ours, theirs, cwd=store.root, check=False).stdout.strip()
         if not base:

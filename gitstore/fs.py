@@ -17,6 +17,7 @@ bytes or the new bytes, never a mix; a stray temp file is swept later. Each step
 
 from __future__ import annotations
 
+import array
 import contextlib
 import errno
 import os
@@ -142,6 +143,14 @@ def _parent(path: Path, root: Path | None, *, create: bool = False) -> Iterator[
 def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, *, root: Path | None = None) -> bytes:
     """A whole regular file of at most ``limit`` bytes. Refuses symlinks (of the file, and of any
     folder below ``root``) and special files; raises FileNotFoundError when it does not exist."""
+    return read_stat(path, limit, root=root)[0]
+
+
+def read_stat(
+    path: str | Path, limit: int = MAX_FILE_BYTES, *, root: Path | None = None
+) -> tuple[bytes, os.stat_result]:
+    """Like :func:`read_bytes`, with the file's ``fstat`` taken after the read: the stat of the
+    very file whose bytes these are (a query index keys what it parsed by it)."""
     path = Path(path)
     try:
         step("read", path)
@@ -153,7 +162,7 @@ def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, *, root: Path | No
         raise ReadError(f"cannot read: {reason(err)}", path) from err
 
 
-def _read_at(dir_fd: int, name: str, path: Path, limit: int) -> bytes:
+def _read_at(dir_fd: int, name: str, path: Path, limit: int) -> tuple[bytes, os.stat_result]:
     st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     if not stat.S_ISREG(st.st_mode):
         raise _unsafe(dir_fd, name, path)
@@ -174,7 +183,7 @@ def _read_at(dir_fd: int, name: str, path: Path, limit: int) -> bytes:
             size += len(chunk)
         if size > limit:  # grew while we read it
             raise UnsafePath(f"is over the {limit}-byte limit", path)
-        return b"".join(chunks)
+        return b"".join(chunks), os.fstat(fd)
     finally:
         os.close(fd)
 
@@ -196,6 +205,118 @@ def entries(folder: Path, root: Path | None = None, prefix: str = "") -> list[tu
         raise
     except OSError as err:
         raise ReadError(f"cannot list: {reason(err)}", folder) from err
+
+
+#: What a file looks like from outside: inode, size, mtime and ctime (in ns). A change of any
+#: means the file may have changed; no change, with an mtime well in the past, means it has not.
+StatKey = tuple[int, int, int, int]
+
+
+def folder_key(folder: Path, root: Path | None = None) -> StatKey | None:
+    """The stat key of ``folder`` (entered as :func:`entries` does: a link is refused), or None
+    when it does not exist. It changes whenever an entry is created, removed or renamed."""
+    try:
+        st = folder_stat(folder, root)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def scan(
+    folder: Path, root: Path | None = None
+) -> tuple[os.stat_result, list[str], array.array[int]]:
+    """The folder's own stat, the names in it and, for each name, five numbers from its
+    ``lstat`` (file type bits, size, mtime_ns, ctime_ns, inode) in one flat list, without
+    following links. Temp files of writes in flight are left out. Raises FileNotFoundError when
+    the folder does not exist; a folder below ``root`` that is a link is refused."""
+    try:
+        fd = _enter(folder, root)
+    except (FileNotFoundError, UnsafePath):
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot list: {reason(err)}", folder) from err
+    try:
+        own = os.fstat(fd)
+        names: list[str] = []
+        numbers = array.array("q")
+        keep, extend, lstat, fmt = names.append, numbers.extend, os.lstat, 0o170000  # S_IFMT
+        for name in os.listdir(fd):
+            if name.startswith(TMP_PREFIX):
+                continue
+            try:
+                st = lstat(name, dir_fd=fd)
+            except FileNotFoundError:
+                continue  # removed since the listing
+            keep(name)
+            extend((st.st_mode & fmt, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        return own, names, numbers
+    except OSError as err:
+        raise ReadError(f"cannot list: {reason(err)}", folder) from err
+    finally:
+        os.close(fd)
+
+
+def stat_entries(
+    folder: Path, root: Path | None = None, want: Callable[[str], bool] | None = None
+) -> dict[str, tuple[str, StatKey]]:
+    """``name -> (kind, stat key)`` for the entries of ``folder`` that ``want`` accepts (all by
+    default), as :func:`entries` finds them and ``lstat``-ed: a link is described, never
+    followed, and no file is opened (so a FIFO never blocks). Empty when the folder is missing."""
+    try:
+        fd = _enter(folder, root)
+        try:
+            found = {}
+            with os.scandir(fd) as listing:
+                for entry in listing:
+                    if want is not None and not want(entry.name):
+                        continue
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # replaced or removed while we listed: the next scan sees it
+                    key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                    found[entry.name] = (_kind(entry), key)
+            return found
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        return {}
+    except UnsafePath:
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot list: {reason(err)}", folder) from err
+
+
+def folder_stat(folder: Path, root: Path | None = None) -> os.stat_result:
+    """The ``fstat`` of a folder reached without following links (FileNotFoundError if none)."""
+    try:
+        fd = _enter(folder, root)
+    except (FileNotFoundError, UnsafePath):
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot open the folder: {reason(err)}", folder) from err
+    try:
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
+
+
+def names(folder: Path, root: Path | None = None) -> list[str]:
+    """The names in ``folder`` (nothing else: no type, no order), empty when it does not exist."""
+    try:
+        fd = _enter(folder, root)
+    except FileNotFoundError:
+        return []
+    except UnsafePath:
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot list: {reason(err)}", folder) from err
+    try:
+        return os.listdir(fd)
+    except OSError as err:
+        raise ReadError(f"cannot list: {reason(err)}", folder) from err
+    finally:
+        os.close(fd)
 
 
 def _kind(entry: os.DirEntry[str]) -> str:

@@ -68,9 +68,7 @@ def is_repo(path: Path) -> bool:
 
 
 def init_repo(path: Path) -> None:
-    import git as gitpython
-
-    gitpython.Repo.init(path)
+    git("init", "-q", cwd=path)
 
 
 def cat_files(root: Path, objects: list[str]) -> dict[str, bytes | None]:

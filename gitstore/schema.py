@@ -71,7 +71,9 @@ class Field:
         return f"{self.name}: {value!r} is not of type {self.type}"
 
     def coerce(self, raw: str) -> Any:
-        """Turn a command-line string into this field's type, or raise UsageError."""
+        """Turn a command-line string into this field's type, or raise RecordError: a value
+        the schema refuses is refused the same way (exit 1, ``invalid``) whether it came as
+        ``KEY=text`` or ``KEY:=json``."""
         try:
             if self.type == "int":
                 return int(raw)
@@ -90,9 +92,9 @@ class Field:
                 inner = raw.strip().removeprefix("[").removesuffix("]")
                 return [item.strip() for item in inner.split(",") if item.strip()]
         except ValueError:
-            raise UsageError(f"{self.name}={raw!r}: not a valid {self.type}") from None
+            raise RecordError(f"{self.name}={raw!r}: not a valid {self.type}") from None
         if self.type == "enum" and raw not in self.values:
-            raise UsageError(f"{self.name}={raw!r}: must be one of {', '.join(self.values)}")
+            raise RecordError(f"{self.name}={raw!r}: must be one of {', '.join(self.values)}")
         return raw
 
 
@@ -312,7 +314,7 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
     for state, texts in statuses.items():
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
             raise ConfigError(f"roadmap.statuses.{state}: must be a list of texts", path)
-    if roadmap.get("duplicate_ids", "error") not in ("error", "warn", "allow"):
+    if roadmap.get("duplicate_ids", "warn") not in ("error", "warn", "allow"):
         raise ConfigError("roadmap.duplicate_ids: error, warn or allow", path)
     label = roadmap.get("new_label", "PRIORITY {id}")
     if not isinstance(label, str) or not re.fullmatch(

@@ -62,10 +62,15 @@ def worktree_files(root: Path, validator: Validator, paths: list[str] | None) ->
             if paths is not None:
                 found.files[name] = b""  # asked for by name: reported as empty
         except (RecordError, ReadError) as err:
-            where = _relative(root, err.path, name)
-            message = err.message if where == name else f"is in {where}, which {err.message}"
-            found.problems.append(Problem(name, 1, _rule(err), message))
+            found.problems.append(read_problem(root, err, name))
     return found
+
+
+def read_problem(root: Path, err: RecordError | ReadError, name: str) -> Problem:
+    """The problem of a store file that could not be read."""
+    where = _relative(root, err.path, name)
+    message = err.message if where == name else f"is in {where}, which {err.message}"
+    return Problem(name, 1, _rule(err), message)
 
 
 def _rule(err: RecordError | ReadError) -> str:
@@ -74,11 +79,13 @@ def _rule(err: RecordError | ReadError) -> str:
     return "size" if "limit" in err.message else "file-type"
 
 
-def _listing(root: Path, folder: str, problems: list[Problem]) -> list[str]:
+def _listing(
+    root: Path, folder: str, problems: list[Problem], listed: list[tuple[str, str]] | None = None
+) -> list[str]:
     """The record files in a collection's folder; anything else there that is not a plain file
-    (a link, a subfolder, a FIFO) is a problem."""
+    (a link, a subfolder, a FIFO) is a problem. ``listed``: its entries, when known already."""
     try:
-        listed = sorted(fs.entries(root / folder, root))
+        listed = sorted(fs.entries(root / folder, root) if listed is None else listed)
     except (RecordError, ReadError) as err:
         problem = Problem(_relative(root, err.path, folder), 1, "file-type", err.message)
         if problem not in problems:  # records/ as a link: said once, not once per collection

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
-from gitstore.clock import next_clock, time_problem, too_far_ahead
+from gitstore.clock import next_clock, too_far_ahead
 from gitstore.errors import (
     Exists,
     GitStoreError,
@@ -39,6 +39,7 @@ from gitstore.record import (
 )
 from gitstore.schema import CONFIG_NAME, Collection, Config, check_record, load_config
 from gitstore.statedir import legacy_dir, state_dir
+from gitstore.versions import check_metadata, check_version
 
 if TYPE_CHECKING:
     from gitstore.lock import FileLock
@@ -47,9 +48,11 @@ if TYPE_CHECKING:
     from gitstore.transaction import Transaction
 
 JOURNAL = "journal.json"
+VOLATILE = 2  # gitstore.index.refresh.VOLATILE: a row to read from its file
 CACHE_SIZE = 16384  # parses kept per Store: listing 10k records twice parses them once
 
 Record = dict[str, Any]
+Names = list[str]  # a folder's entry names (``list`` is a method name inside Store)
 
 
 def find_root(start: str | Path) -> Path:
@@ -65,27 +68,44 @@ def find_root(start: str | Path) -> Path:
 class Store:
     """A store rooted at the folder holding ``gitstore.yaml``. Safe to share across threads."""
 
-    def __init__(self, root: Path, config: Config, *, actor: str, lock_timeout: float = 10.0):
+    def __init__(
+        self,
+        root: Path,
+        config: Config,
+        *,
+        actor: str,
+        lock_timeout: float = 10.0,
+        index: bool | None = None,
+    ):
         self.root = root
         self.config = config
         self.actor = actor
         self.lock_timeout = lock_timeout
         self.state = state_dir(root)
+        #: Whether queries use the query index (gitstore.index); ``GITSTORE_NO_INDEX=1`` is off.
+        self.use_index = _index_wanted() if index is None else index
         # path -> (text, data) of the last version this process read or wrote. A read whose
         # bytes equal the cached text skips parsing; equal bytes always parse the same.
         self._parsed: dict[Path, tuple[str, Record]] = {}
 
     @classmethod
     def open(
-        cls, path: str | Path = ".", *, actor: str | None = None, lock_timeout: float | None = None
+        cls,
+        path: str | Path = ".",
+        *,
+        actor: str | None = None,
+        lock_timeout: float | None = None,
+        index: bool | None = None,
     ) -> Store:
         """Open the store at or above ``path``. ``GITSTORE_USER`` and ``GITSTORE_LOCK_TIMEOUT``
-        (seconds) set the defaults for ``actor`` and ``lock_timeout`` (10 s)."""
+        (seconds) set the defaults for ``actor`` and ``lock_timeout`` (10 s); ``index=False``
+        (or ``GITSTORE_NO_INDEX=1``) makes every query read the files, without the query
+        index."""
         root = find_root(path)
         actor = actor or os.environ.get("GITSTORE_USER") or getpass.getuser()
         if lock_timeout is None:
             lock_timeout = _seconds(os.environ.get("GITSTORE_LOCK_TIMEOUT") or "10")
-        store = cls(root, load_config(root), actor=actor, lock_timeout=lock_timeout)
+        store = cls(root, load_config(root), actor=actor, lock_timeout=lock_timeout, index=index)
         store._adopt_legacy_journal()
         if (store.state / JOURNAL).exists():
             store.recover()  # a transaction committed but unfinished: finish it before anything
@@ -200,6 +220,10 @@ class Store:
             raw = fs.read_bytes(path, self.config.max_record_bytes, root=self.root)
         except FileNotFoundError:
             return None, None
+        return self._parse(record_id, path, raw)
+
+    def _parse(self, record_id: str, path: Path, raw: bytes) -> tuple[str, Record]:
+        """A record file's bytes as :meth:`read` gives them (the data shared with the cache)."""
         text = decode(raw, path)
         cached = self._parsed.get(path)
         if cached is not None and cached[0] == text:
@@ -254,12 +278,10 @@ class Store:
 
         conditions = list(conditions)
         records = []
-        for record_id in self.ids(collection):
-            try:
-                _, data = self.read(collection, record_id)
-            except GitStoreError as err:
+        for _, data, err in self.scan(collection, conditions, include_deleted=include_deleted):
+            if err is not None:
                 if on_error is None:
-                    raise
+                    raise err
                 on_error(err)
                 continue
             if data is None or (data.get("deleted") is True and not include_deleted):
@@ -268,6 +290,38 @@ class Store:
                 records.append(data)
         records = order(records, list(sort))
         return records if limit is None else records[: max(limit, 0)]
+
+    def scan(
+        self,
+        collection: str,
+        conditions: list[Condition] | None = None,
+        *,
+        include_deleted: bool = True,
+        conflicted: bool = False,
+    ) -> Iterator[tuple[str, Record | None, GitStoreError | None]]:
+        """``(id, data, None)`` for each record file of the collection in id order, as
+        :meth:`read` gives it (data None: it is gone), or ``(id, None, error)`` when it cannot be
+        read. With the query index, only the records that may meet ``conditions`` (or, with
+        ``conflicted``, that may hold ``conflicts:``); the caller still checks each."""
+        rows = None
+        if self.use_index:
+            from gitstore.index.search import rows_of
+
+            rows = rows_of(self, collection, conditions or [], include_deleted, conflicted)
+        if rows is None:
+            rows = [(record_id, VOLATILE, None, None) for record_id in self.ids(collection)]
+        for record_id, state, data, error in rows:
+            try:
+                if state == VOLATILE:
+                    _, data = self.read(collection, record_id)
+                elif error is not None:
+                    from gitstore.index.refresh import stored_error
+
+                    raise stored_error(error, self.path_of(collection, record_id))
+            except GitStoreError as err:
+                yield record_id, None, err
+                continue
+            yield record_id, data, None
 
     def list(
         self,
@@ -311,7 +365,9 @@ class Store:
 
     # ------------------------------------------------------------ writing
 
-    def stamp(self, collection: str, old: Record | None, new: Record) -> Record:
+    def stamp(
+        self, collection: str, old: Record | None, new: Record, *, listed: Names | None = None
+    ) -> Record:
         """``new`` with fresh metadata and validated: what a write of it puts on disk.
 
         Besides ``version`` and ``last_modified``, the ``clocks`` block records when each field
@@ -322,7 +378,7 @@ class Store:
         if old is not None:
             check_metadata(old, path)
         else:
-            self._check_case_twin(path)
+            self._check_case_twin(path, listed)
         if not same(new.get("conflicts"), (old or {}).get("conflicts")) and "conflicts" in new:
             raise UsageError(
                 "conflicts: is written by the merge driver only; settle a conflict with "
@@ -353,11 +409,16 @@ class Store:
         check_record(self.collection(collection), out, path)
         return out
 
-    def _check_case_twin(self, path: Path) -> None:
+    def _check_case_twin(self, path: Path, listed: Names | None = None) -> None:
         """A new record may not differ from another only by case: on macOS and Windows the two
-        would be one file, and a teammate there could not check them out."""
+        would be one file, and a teammate there could not check them out. ``listed``: the
+        folder's names, when the caller listed it already."""
         wanted = path.name.casefold()
-        for name, _ in fs.entries(path.parent, self.root):
+        names = fs.names(path.parent, self.root) if listed is None else listed
+        joined = "/".join(names)  # '/' is in no name
+        if joined.isascii() and f"/{wanted}/" not in f"/{joined.lower()}/":
+            return  # for ASCII, casefold is lower: no name folds to this one (a quick look)
+        for name in names:
             if name != path.name and name.casefold() == wanted:
                 raise UsageError(
                     f"bad id: collides with {name} on case-insensitive file systems "
@@ -386,9 +447,14 @@ class Store:
         return data
 
     def _write(
-        self, collection: str, old_text: str | None, old: Record | None, new: Record
+        self,
+        collection: str,
+        old_text: str | None,
+        old: Record | None,
+        new: Record,
+        listed: Names | None = None,
     ) -> Record:
-        stamped = self.stamp(collection, old, new)
+        stamped = self.stamp(collection, old, new, listed=listed)
         path = self.path_of(collection, stamped["id"])
         data = self.render(collection, old_text, old, stamped)
         fs.atomic_write(path, data, root=self.root)
@@ -397,11 +463,20 @@ class Store:
 
     def put(self, collection: str, data: Record, *, expected_version: int | None = None) -> Record:
         """Write ``data`` as the whole record (metadata is managed); returns what was written."""
+        return self._put(collection, data, expected_version)
+
+    def _put(
+        self,
+        collection: str,
+        data: Record,
+        expected_version: int | None,
+        listed: Names | None = None,
+    ) -> Record:
         record_id = self.collection(collection).check_id(data.get("id"))
         with self.writing(f"{collection}/{record_id}.lock"):
             old_text, old = self._load(collection, record_id)
             check_version(old, expected_version, self.path_of(collection, record_id))
-            return self._write(collection, old_text, old, dict(data))
+            return self._write(collection, old_text, old, dict(data), listed)
 
     @contextmanager
     def update(
@@ -478,9 +553,14 @@ class Store:
         values = defaults | fields
         ordered = {k: values[k] for k in coll.fields if k in values} | values  # schema order
         while True:
-            new_id = record_id or new_id_for(coll, set(self.ids(collection)))
+            # one listing of the folder (names only: no file is read, nothing sorted) serves
+            # the id's choice and the case check
+            listed = fs.names(self.root / coll.path, self.root)
+            taken = {n[:-5] for n in listed if n.endswith(".yaml")}
+            taken = {i for i in taken if not i.startswith(fs.TMP_PREFIX)}
+            new_id = record_id or new_id_for(coll, taken)
             try:
-                return self.put(collection, {"id": new_id} | ordered, expected_version=0)
+                return self._put(collection, {"id": new_id} | ordered, 0, listed)
             except VersionConflict as err:
                 if record_id is not None:
                     raise Exists(
@@ -501,6 +581,10 @@ class Store:
         return Transaction(self)
 
 
+def _index_wanted() -> bool:
+    return os.environ.get("GITSTORE_NO_INDEX", "") in ("", "0")
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -509,38 +593,3 @@ def _seconds(text: str) -> float:
     if not 0 <= value < 86400:  # also refuses nan and inf
         raise UsageError(f"GITSTORE_LOCK_TIMEOUT={text!r}: give seconds, e.g. 10")
     return value
-
-
-def check_metadata(old: Record, path: Path) -> None:
-    """Refuse to build on a record whose metadata is broken: a write would either crash or
-    silently "repair" it, and either way the history it stands for would be lost."""
-    problems = []
-    version = old.get("version", 0)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        problems.append(f"version: {version!r} is not a non-negative integer")
-    if "last_modified" in old and (why := time_problem(old["last_modified"])):
-        problems.append(f"last_modified: {why}")
-    clocks = old.get("clocks")
-    if clocks is not None and not (
-        isinstance(clocks, dict) and all(time_problem(v) is None for v in clocks.values())
-    ):
-        problems.append("clocks: must map field names to RFC 3339 times")
-    if problems:
-        raise RecordError(
-            "; ".join(problems) + "; fix the file by hand (gitstore will not overwrite it)", path
-        )
-
-
-def check_version(old: Record | None, expected: int | None, path: Path) -> None:
-    if old is not None:
-        check_metadata(old, path)
-    if expected is None:
-        return
-    actual = 0 if old is None else int(old.get("version", 0))
-    if actual != expected:
-        raise VersionConflict(
-            f"version is {actual}, expected {expected}: someone else changed it; re-read and retry",
-            path,
-            expected=expected,
-            actual=actual,
-        )

@@ -11,6 +11,7 @@ branch when nothing needed merging).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gitstore import gitio, workflow
@@ -22,17 +23,25 @@ if TYPE_CHECKING:
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
-def sync(store: Store, remote: str = "origin", branch: str | None = None) -> dict[str, Any]:
-    """Run a sync; its report, with ``error`` set when a merge stopped with conflicts."""
+def sync(
+    store: Store,
+    remote: str = "origin",
+    branch: str | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> dict[str, Any]:
+    """Run a sync; its report, with ``error`` set when a merge stopped with conflicts.
+    ``progress(step, attempt, None)`` hears of each step (for a progress display)."""
     start = time.monotonic()
     workflow._check_remote(store, remote, branch)  # before anything is committed, as sync does
+    if progress:
+        progress("committing", 1, None)
     workflow.commit(store)
     name = branch or gitio.git("rev-parse", "--abbrev-ref", "HEAD", cwd=store.root).stdout.strip()
     before = _rev(store, "HEAD")
     tracked = _rev(store, f"refs/remotes/{remote}/{name}")
     error = None
     try:
-        report = workflow.sync(store, remote, branch)
+        report = workflow.sync(store, remote, branch, report=progress)
     except GitStoreError as err:
         if not workflow.merging(store):
             raise

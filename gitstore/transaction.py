@@ -82,7 +82,7 @@ class Transaction:
         else:
             old_text, old = self.store.read(collection, record_id)
             previous = old
-        from gitstore.store import check_version
+        from gitstore.versions import check_version
 
         check_version(previous, expected_version, self.store.path_of(collection, record_id))
         stamped = self.store.stamp(collection, old, new)  # one version bump per transaction

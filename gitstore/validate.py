@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +65,7 @@ class Validator:
         config: Config,
         parser: Parser,
         statuses: dict[str, tuple[str, ...]],
-        duplicate_ids: str = "error",
+        duplicate_ids: str = "warn",
     ):
         self.config = config
         self.parser = parser
@@ -123,18 +123,26 @@ class Validator:
     def check_record(
         self, path: str, data: bytes, coll: Collection, head: bytes | None
     ) -> list[Problem]:
+        return self.record_outcome(path, data, coll, head)[0]
+
+    def record_outcome(
+        self, path: str, data: bytes, coll: Collection, head: bytes | None = None
+    ) -> tuple[list[Problem], dict[str, Any] | None]:
+        """:meth:`check_record`'s problems, and the record as the checks parsed it (None when
+        it did not parse): the query index keeps the outcome, and needs the record's times to
+        know when a ``clock-ahead`` finding may change."""
         text = _text(path, data, fs.MAX_FILE_BYTES)
         if isinstance(text, Problem):
-            return [text]
+            return [text], None
         found = markers(path, text.splitlines())
         found += secrets(path, text)
         if found and any(p.rule == "conflict-markers" for p in found):
-            return found
+            return found, None
         try:
             rec = loads(text, path)
         except RecordError as err:
             rule = next((r for key, r in _RECORD_RULES if key in err.message), "yaml")
-            return [*found, Problem(path, err.line or 1, rule, err.message)]
+            return [*found, Problem(path, err.line or 1, rule, err.message)], None
         found += decoded_secrets(path, text, rec)
         stem = path.rpartition("/")[2][: -len(".yaml")]
         misnamed = rec.get("id") != stem
@@ -181,7 +189,7 @@ class Validator:
             )
         if head is not None:
             found += _version_check(path, text, rec, head)
-        return found
+        return found, rec
 
     # ------------------------------------------------------------ roadmap
 
@@ -328,25 +336,45 @@ def _version_check(path: str, text: str, rec: dict[str, object], head: bytes) ->
     return []
 
 
-def check_many(validator: Validator, found: Files) -> list[Problem]:
+PROGRESS_MIN = 200  # fewer files take well under a second: no progress bar for them
+
+
+def check_many(
+    validator: Validator, found: Files, report: Callable[[str, int, int | None], None] | None = None
+) -> list[Problem]:
     """The problems found gathering the files, then each file's, on every core when there are
-    enough files to be worth a fork."""
+    enough files to be worth a fork. ``report(what, done, total)`` hears of the progress when
+    there are many files."""
     items = [(name, data, found.heads.get(name)) for name, data in found.files.items()]
+    report = report if len(items) >= PROGRESS_MIN else None
     cores = os.cpu_count() or 1
     if len(items) < 2000 or cores < 2 or not hasattr(os, "fork"):
-        return found.problems + [
-            p for name, data, head in items for p in validator.check(name, data, head)
-        ]
+        problems = list(found.problems)
+        for done, (name, data, head) in enumerate(items):
+            if report and done % 50 == 0:
+                report("validating", done, len(items))
+            problems += validator.check(name, data, head)
+        if report:
+            report("validating", len(items), len(items))
+        return problems
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     global _worker_validator
     _worker_validator = validator  # inherited by the forked workers, never pickled
-    chunks = [items[i::cores] for i in range(cores)]
+    size = max(100, len(items) // (cores * 8))  # small chunks: even load, and progress to show
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    problems, done = [], 0
     with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
-        problems = [p for part in pool.map(_check_chunk, chunks) for p in part]
+        for chunk, part in zip(chunks, pool.map(_check_chunk, chunks), strict=True):
+            problems += part
+            done += len(chunk)
+            if report:
+                report("validating", done, len(items))
     order = {name: i for i, (name, _, _) in enumerate(items)}
-    return found.problems + sorted(problems, key=lambda p: (order[p.path], p.line))
+    # by file only: the sort is stable, so each file's problems keep the order one process
+    # gives them (by line would differ from it)
+    return found.problems + sorted(problems, key=lambda p: order[p.path])
 
 
 _worker_validator: Validator | None = None

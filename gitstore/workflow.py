@@ -11,7 +11,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,9 +51,24 @@ def _git_retrying(store: Store, *args: str) -> str:
                 f"{store.lock_timeout:g} s; let it finish (or remove the lock if no git runs)",
                 store.root,
             )
-        last = detail.splitlines()[-1] if detail else f"exit {done.returncode}"
         command = next(a for a in args if not a.startswith("-"))
-        raise GitStoreError(f"git {command} failed: {last}", store.root)
+        raise _git_failed(store, command, detail, done.returncode)
+
+
+def _git_failed(store: Store, command: str, detail: str, code: int) -> GitStoreError:
+    """A failed git command as one error line; the lines above it (what a hook printed: the
+    problems that refused a commit) travel as the error's details, shown above it."""
+    lines = [line for line in detail.splitlines() if line.strip()]
+    last = lines.pop() if lines else f"exit {code}"
+    if command == "commit" and "commit refused" in last:
+        err = GitStoreError(
+            "the pre-commit hook refused the commit: fix the problems above, then run "
+            "'gitstore commit' again (nothing was committed)"
+        )
+    else:
+        err = GitStoreError(f"git {command} failed: {last}", store.root)
+    err.details = lines
+    return err
 
 
 def commit(store: Store, message: str | None = None) -> str | None:
@@ -190,23 +205,34 @@ def listed(paths: list[str], most: int = 10) -> str:
 
 
 def sync(
-    store: Store, remote: str = "origin", branch: str | None = None, attempts: int = 30
+    store: Store,
+    remote: str = "origin",
+    branch: str | None = None,
+    attempts: int = 30,
+    report: Callable[[str, int, int | None], None] | None = None,
 ) -> dict[str, Any]:
     """Commit pending changes, fetch, merge (store files in one process, as :func:`merge`),
     push; on a rejected push, fetch-merge-push again with backoff, ``attempts`` times at most.
-    Never force-pushes."""
+    Never force-pushes. ``report(step, attempt, None)`` hears of each step."""
     import random
 
+    def step(what: str, attempt: int = 1) -> None:
+        if report:
+            report(what if attempt == 1 else f"{what} (attempt {attempt})", attempt, None)
+
     _check_remote(store, remote, branch)
+    step("committing")
     commit(store)
     branch = branch or gitio.git("rev-parse", "--abbrev-ref", "HEAD", cwd=store.root).stdout.strip()
     incoming = 0
     for attempt in range(1, attempts + 1):
         with store.lock("store.lock"):  # no store write while git rewrites the files
+            step(f"fetching and merging {remote}/{branch}", attempt)
             new, outgoing, known = _fetch_and_merge(store, remote, branch)
             incoming += new
             if known and outgoing == 0:
                 return {"incoming": incoming, "outgoing": 0, "attempts": attempt}
+            step(f"pushing {outgoing} commit(s) to {remote}/{branch}", attempt)
             pushed = gitio.git("push", "-q", remote, f"HEAD:{branch}", cwd=store.root, check=False)
         if pushed.returncode == 0:
             return {"incoming": incoming, "outgoing": outgoing, "attempts": attempt}
@@ -277,31 +303,31 @@ def _offline(store: Store, remote: str, detail: str) -> GitStoreError:
 # ---------------------------------------------------------------- conflicts
 
 
-def conflicts(store: Store) -> list[dict[str, Any]]:
-    """Records holding a ``conflicts:`` block, and files git reports unmerged."""
+def conflicts(store: Store, unmerged: str | None = None) -> list[dict[str, Any]]:
+    """Records holding a ``conflicts:`` block, and files git reports unmerged (``unmerged``: the
+    output of :func:`unmerged_paths`, when the caller asked git already)."""
     found: list[dict[str, Any]] = []
     for name in store.config.collections:
-        for record_id in store.ids(name):
-            try:
-                _, rec = store.read(name, record_id)
-            except RecordError as err:
-                found.append(
-                    {"collection": name, "id": record_id, "fields": [], "problem": err.message}
-                )
-                continue
-            except UsageError as err:  # a file name that is no id (a newline in it, say)
+        for record_id, rec, err in store.scan(name, conflicted=True):
+            if isinstance(err, UsageError):  # a file name that is no id (a newline in it, say)
                 folder = store.config.collections[name].path.strip("/")
                 path = f"{folder}/{record_id}.yaml"
                 found.append({"path": path, "fields": [], "problem": err.message})
+                continue
+            if err is not None:
+                if not isinstance(err, RecordError):
+                    raise err
+                found.append(
+                    {"collection": name, "id": record_id, "fields": [], "problem": err.message}
+                )
                 continue
             if rec is not None and isinstance(rec.get("conflicts"), dict):
                 found.append(
                     {"collection": name, "id": record_id, "fields": sorted(rec["conflicts"])}
                 )
     found += _roadmap_conflicts(store)
-    unmerged = gitio.git(
-        "diff", "--name-only", "--diff-filter=U", cwd=store.root, check=False
-    ).stdout
+    if unmerged is None:
+        unmerged = unmerged_paths(store)
     known = {
         str(store.path_of(c["collection"], c["id"]).relative_to(store.root))
         for c in found
@@ -313,6 +339,10 @@ def conflicts(store: Store) -> list[dict[str, Any]]:
         if path and path not in known:
             found.append({"path": path, "fields": [], "problem": "unmerged (conflict markers)"})
     return found
+
+
+def unmerged_paths(store: Store) -> str:
+    return gitio.git("diff", "--name-only", "--diff-filter=U", cwd=store.root, check=False).stdout
 
 
 def _roadmap_conflicts(store: Store) -> list[dict[str, Any]]:
@@ -391,24 +421,51 @@ def resolve(
 
 
 def status(store: Store) -> dict[str, Any]:
-    store.sweep()
-    paths = [p for p in store_paths(store) if (store.root / p).exists()]
-    porcelain = gitio.git("status", "--porcelain", "--", *paths, cwd=store.root, check=False).stdout
-    changes = [line for line in porcelain.splitlines() if line]
-    upstream = gitio.git(
-        "rev-list", "--left-right", "--count", "HEAD...@{upstream}", cwd=store.root, check=False
-    )
-    ahead = behind = None
-    if upstream.returncode == 0:
-        ahead, behind = (int(n) for n in upstream.stdout.split())
-    from gitstore.sources import worktree_files
-    from gitstore.validate import check_many
+    import threading
 
-    validator = store.roadmap().validator()
-    problems = check_many(validator, worktree_files(store.root, validator, None))
+    store.sweep()
+
+    from gitstore.index import session
+    from gitstore.index.checks import worktree
+
+    paths = [p for p in store_paths(store) if (store.root / p).exists()]
+    found: dict[str, Any] = {}
+
+    def ask_git() -> None:  # while this process checks the files (git runs on another core)
+        try:
+            found["status"] = gitio.git(
+                "status", "--porcelain", "--", *paths, cwd=store.root, check=False
+            )
+            found["upstream"] = gitio.git(
+                "rev-list",
+                "--left-right",
+                "--count",
+                "HEAD...@{upstream}",
+                cwd=store.root,
+                check=False,
+            )
+            found["unmerged"] = unmerged_paths(store)
+        except BaseException as err:  # raised below, in the caller's thread
+            found["error"] = err
+
+    asking = threading.Thread(target=ask_git, daemon=True)
+    asking.start()
+    try:
+        with session(store):  # one listing of each folder serves both questions
+            problems, _ = worktree(store, store.roadmap().validator())
+            asking.join()
+            if "error" in found:
+                raise found["error"]
+            conflicted = conflicts(store, found["unmerged"])
+    finally:
+        asking.join()
+    changes = [line for line in found["status"].stdout.splitlines() if line]
+    ahead = behind = None
+    if found["upstream"].returncode == 0:
+        ahead, behind = (int(n) for n in found["upstream"].stdout.split())
     return {
         "changes": changes,
-        "conflicts": conflicts(store),
+        "conflicts": conflicted,
         "ahead": ahead,
         "behind": behind,
         "problems": [str(p) for p in problems if p.severity == "error"],

@@ -11,6 +11,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 ENDINGS = {
+    "daemon_and_user": "nothing was lost",
     "migrate_sqlite": "5 tasks from 2 databases in one store",
     "team_sync": "0 conflicts",
     "pre-commit": "the broken record was refused by the pre-commit framework",

@@ -69,6 +69,10 @@ def test_several_collections_go_to_a_folder(store: Store, store_dir: Path, tmp_p
     res = gitstore("export", "--format", "jsonl", "-o", str(folder), "--json", cwd=store_dir)
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["notifications.jsonl", "tasks.jsonl"]
+    res = gitstore("export", "--format", "csv", "-o", "new-folder/", cwd=store_dir)  # docs' form
+    assert res.returncode == 0, res.stderr
+    made = sorted(p.name for p in (store_dir / "new-folder").iterdir())
+    assert made == ["notifications.csv", "tasks.csv"]
 
 
 def columns(conn: sqlite3.Connection, table: str) -> dict[str, str]:

@@ -68,7 +68,7 @@ def import_(
     are written in one transaction (all or nothing). A SQLite file without --table and
     --collection imports every table named like a collection (an export read back).
 
-    Example: gitstore import legacy.db --table todo -c tasks --id-template 'T-{}' --map state=status
+    Example: gitstore import old.db --table todo --id-column todo_id --id-template 'T-{}' -c tasks
     """
     st = state(ctx, json_out)
     with handled(st):
@@ -248,7 +248,9 @@ def _export_files(
     from gitstore.errors import UsageError
     from gitstore.exporter import render
 
-    folder = output is not None and os.path.isdir(output)
+    folder = output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep)))
+    if folder and output is not None:
+        fs.ensure_dir(output)  # -o out/ names a folder, as cp and rsync read a final slash
     if len(names) > 1 and not folder:
         raise UsageError(
             f"{kind} holds one collection: say --collection ({', '.join(names)}), or give -o a "

@@ -230,10 +230,12 @@ def check_merge(
     """
     st = state(ctx, json_out)
     with handled(st):
+        from gitstore.cli.progress import progress
         from gitstore.doctor import check_merges, fix_merges
 
         store = _store(st.root)
-        found = check_merges(store, revisions)
+        with progress(st) as report:
+            found = check_merges(store, revisions, report)
         sha = fix_merges(store, found) if fix and found else None
         if st.json:
             emit_json(
@@ -340,10 +342,12 @@ def sync(
     """
     st = state(ctx, json_out)
     with handled(st):
+        from gitstore.cli.progress import progress
         from gitstore.errors import GitStoreError
         from gitstore.sync_report import sync as do_sync
 
-        report = do_sync(_store(st.root), remote, branch)
+        with progress(st, counted=False) as step:
+            report = do_sync(_store(st.root), remote, branch, progress=step)
         if "error" in report and not st.json:
             raise GitStoreError(report["error"])
         if st.json:

@@ -1,0 +1,580 @@
+"""Bringing the index up to date with a collection's folder by stat, the way git refreshes its own.
+
+Each use lists the folder and ``lstat``s every entry (type, size, mtime_ns, ctime_ns, inode). The
+folder's last listing is kept as one row (``dirs``: the names and their numbers in listing order),
+so when nothing changed the whole check is two byte-string comparisons. Otherwise only entries
+whose numbers changed are read again; a file read again whose bytes hash as before keeps its parse.
+Rows of vanished files are deleted.
+
+Racy files: a file changed twice within one tick of the file system's clock keeps its numbers.
+So an entry whose mtime or ctime is not older than the moment this refresh started (taken from
+the file system's own clock, by touching a marker in the state folder, less a margin) is stored
+as not trusted, and read again by the next refresh until it is old enough. Everything read is
+keyed by the numbers of the file it was read from (``fstat`` after the read), never by the
+listing's.
+
+Rows are written in small transactions and the listing row last, in its own transaction, from the
+rows as they are then: so a refresh killed at any point, or racing another, leaves rows that match
+their numbers, and a listing that matches the rows. A query then runs in one read transaction
+that first checks the listing against this call's own listing of the folder, and does the whole
+refresh again when another process changed it in between.
+"""
+
+from __future__ import annotations
+
+import array
+import collections
+import json
+import os
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitstore import fs
+from gitstore.errors import ReadError, RecordError, UnsafePath, UsageError
+from gitstore.index import codec
+from gitstore.index.db import writing
+
+if TYPE_CHECKING:
+    import sqlite3
+    from concurrent.futures import Future
+
+    from gitstore.schema import Collection
+    from gitstore.store import Store
+    from gitstore.validate import Validator
+
+BATCH = 256
+PARALLEL = 2000  # files to read before it pays to fork a worker per core
+MARGIN_NS = 20_000_000  # the file system clock of the state folder, same device
+FAR_MARGIN_NS = 3_000_000_000  # another device, or no marker: allow for skew and coarse clocks
+REG = stat.S_IFREG
+OK, ERROR, VOLATILE = 0, 1, 2  # a parse, a cached error, read from disk at every use
+ROW = (
+    "folder, name, fmt, size, mtime, ctime, ino, trusted, hash, state, deleted, conflicted, "
+    "data, error, folded, problems, pkey, pdue"
+)
+_ERRORS: dict[str, type[RecordError]] = {"RecordError": RecordError, "UnsafePath": UnsafePath}
+# A row is replaced only by what was read from the same or a later version of its file (ctime
+# moves forward with every change): a refresh that read a file just before it changed must not
+# put the old parse back over a newer one another refresh stored meanwhile. A row from the future
+# (a clock set back since) gives way.
+# A vanished file's row goes, unless a newer version of the file came back and was stored.
+GONE = "DELETE FROM files WHERE folder = ? AND name = ? AND ctime <= ?"
+UPSERT = (
+    f"INSERT INTO files({ROW}) VALUES ({','.join('?' * 18)}) ON CONFLICT(folder, name) DO UPDATE "
+    f"SET {', '.join(f'{c} = excluded.{c}' for c in ROW.split(', ')[2:])} "
+    "WHERE excluded.ctime >= files.ctime OR files.ctime > ?"
+)
+
+
+class Listing:
+    """One call's listing of a folder: names in listing order and five numbers per name."""
+
+    def __init__(self, folder: str, names: list[str], stats: array.array[int]):
+        self.folder, self.names, self.stats = folder, names, stats
+        self._joined: str | None = None
+
+    @property
+    def joined(self) -> str:
+        """The names as the listing row keeps them ('/' is the one character no name has)."""
+        if self._joined is None:
+            self._joined = "/".join(self.names)
+        return self._joined
+
+    def records(self) -> int:
+        """How many names are record file names (end in .yaml)."""
+        joined = self.joined
+        return joined.count(".yaml/") + joined.endswith(".yaml")
+
+    def numbers(self) -> dict[str, tuple[int, ...]]:
+        return dict(zip(self.names, zip(*[iter(self.stats)] * 5, strict=True), strict=True))
+
+
+def racy_threshold(state: Path, folder_dev: int | None) -> int:
+    """Times at or after this (ns) are too recent to trust: 'now' on the file system's clock,
+    read by touching a marker beside the index, less a margin."""
+    now = time.time_ns()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(state / "index.clock", flags, 0o666)
+        try:
+            os.utime(fd)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        return now - FAR_MARGIN_NS
+    margin = MARGIN_NS if st.st_dev == folder_dev else FAR_MARGIN_NS
+    return min(now, st.st_mtime_ns) - margin
+
+
+def parse_key(store: Store, coll: Collection) -> str:
+    """What a stored parse depends on besides the file: limits, the id rules, this code."""
+    return json.dumps(
+        [code_key(), store.config.max_record_bytes, store.config.max_depth, coll.id_pattern]
+    )
+
+
+_code: str | None = None
+
+
+def code_key() -> str:
+    """The modules whose rules decide a parse or a check: an upgrade (or an edit of a checkout)
+    changes their files, and every stored result is recomputed."""
+    global _code
+    if _code is None:
+        import sys
+
+        import gitstore
+        from gitstore import clock, record, schema, store, validate
+        from gitstore.index import checks
+
+        parts = [getattr(gitstore, "__version__", "")]
+        here = sys.modules[__name__]
+        for module in (record, schema, store, validate, clock, fs, codec, checks, here):
+            st = os.stat(str(module.__file__))
+            parts.append(f"{st.st_size}.{st.st_mtime_ns}")
+        _code = ":".join(parts)
+    return _code
+
+
+def listing(store: Store, coll: Collection) -> tuple[Listing, int | None]:
+    """This call's listing of ``coll``'s folder (empty when it does not exist) and its device."""
+    try:
+        own, names, numbers = fs.scan(store.root / coll.path, store.root)
+    except FileNotFoundError:
+        return Listing(coll.path, [], array.array("q")), None
+    return Listing(coll.path, names, numbers), own.st_dev
+
+
+def stored_listing(conn: sqlite3.Connection, folder: str, key: str) -> Listing | None:
+    """The folder's listing row when it is sound and made under ``key``."""
+    row = conn.execute("SELECT key, names, stats FROM dirs WHERE folder = ?", (folder,)).fetchone()
+    if row is None or row[0] != key:
+        return None
+    names = row[1].split("/") if row[1] else []
+    stats = array.array("q")
+    stats.frombytes(row[2])
+    if len(stats) != 5 * len(names):
+        return None
+    return Listing(folder, names, stats)
+
+
+def racy_names(conn: sqlite3.Connection, folder: str) -> list[str]:
+    row = conn.execute("SELECT racy FROM dirs WHERE folder = ?", (folder,)).fetchone()
+    return list(json.loads(row[0])) if row else []
+
+
+def unchanged(conn: sqlite3.Connection, now: Listing, key: str, seen: set[str]) -> bool:
+    """Whether the stored listing is ``now`` exactly, every racy name was read in this call
+    (``seen``), and there is one row for each record file, no more (a listing is only written
+    with a row for each of its record files; rows added since are counted)."""
+    row = conn.execute(
+        "SELECT key, names, stats, racy FROM dirs WHERE folder = ?", (now.folder,)
+    ).fetchone()
+    if row is None or row[0] != key or row[1] != now.joined or row[2] != now.stats.tobytes():
+        return False
+    if not set(json.loads(row[3])) <= seen:
+        return False
+    count = conn.execute("SELECT count(*) FROM files WHERE folder = ?", (now.folder,)).fetchone()
+    return bool(count[0] == now.records())
+
+
+class Refresh:
+    """One refresh of one folder: what changed since the stored listing, read again and stored."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        store: Store,
+        coll: Collection,
+        validator: Validator | None = None,
+        pkey: str | None = None,
+    ):
+        self.conn, self.store, self.coll = conn, store, coll
+        self.validator, self.pkey = validator, pkey
+        self.folder = coll.path
+        self.key = parse_key(store, coll)
+        self.limit = store.config.max_record_bytes
+        self.read_limit = max(self.limit, fs.MAX_FILE_BYTES) if validator else self.limit
+        self.seen: set[str] = set()  # names read in this call
+
+    def run(self, now: Listing, device: int | None) -> None:
+        """Bring rows and the listing row up to date with ``now``."""
+        conn = self.conn
+        threshold = racy_threshold(self.store.state, device)
+        wipe = False
+        conn.execute("BEGIN")
+        try:
+            row = conn.execute(
+                "SELECT key, names, stats, racy FROM dirs WHERE folder = ?", (self.folder,)
+            ).fetchone()
+            old = stored_listing(conn, self.folder, self.key)
+            if row is not None and row[0] != self.key:
+                wipe, old = True, None  # the limits, the id rules or this code changed
+            elif old is None or _count(conn, self.folder) != old.records():
+                old = self._listing_from_rows()  # the rows are what counts
+                row = None
+            racy = set(json.loads(row[3])) if row is not None and old is not None else set()
+        finally:
+            conn.execute("COMMIT")
+        if wipe:
+            with writing(conn):
+                conn.execute("DELETE FROM files WHERE folder = ?", (self.folder,))
+                conn.execute("DELETE FROM dirs WHERE folder = ?", (self.folder,))
+        base = old or Listing(self.folder, [], array.array("q"))
+        seen = self.seen
+        if base.names == now.names:
+            changed = _differing(base, now)
+            todo = changed + [n for n in racy if n not in seen]
+            gone: list[tuple[str, int]] = []
+        else:
+            before, current = base.numbers(), now.numbers()
+            todo = [
+                n
+                for n, numbers in current.items()
+                if before.get(n) != numbers or (n in racy and n not in seen)
+            ]
+            gone = [(n, v[3]) for n, v in before.items() if n not in current and n[-5:] == ".yaml"]
+        if self.validator is not None:
+            chosen = set(todo) | seen
+            todo += [n for n in self.unchecked() if n not in chosen]
+        numbers = _numbers_of(now, set(todo))
+        todo = [n for n in dict.fromkeys(todo) if n in numbers]  # listed now, once each
+        self._store_all(todo, numbers, threshold)
+        stored = (row[1], row[2]) if row is not None else None
+        self._finish(now, base, stored, set(todo), gone, threshold)
+
+    # ------------------------------------------------------------ reading files
+
+    def _listing_from_rows(self) -> Listing:
+        rows = self.conn.execute(
+            "SELECT name, fmt, size, mtime, ctime, ino FROM files WHERE folder = ?",
+            (self.folder,),
+        ).fetchall()
+        stats = array.array("q")
+        for row in rows:
+            stats.extend(row[1:])
+        return Listing(self.folder, [r[0] for r in rows], stats)
+
+    def unchecked(self) -> list[str]:
+        """Record files whose validation outcome is missing, under another key, or due again
+        (a time ahead of the clock then)."""
+        query = "SELECT name FROM files WHERE folder = ? AND fmt = ? AND "
+        args = (self.folder, REG)
+        found = self.conn.execute(query + "pkey IS NULL", args).fetchall()
+        found += self.conn.execute(query + "pkey < ?", (*args, self.pkey)).fetchall()
+        found += self.conn.execute(query + "pkey > ?", (*args, self.pkey)).fetchall()
+        found += self.conn.execute(
+            query + "pdue IS NOT NULL AND pdue > ?", (*args, now_micros())
+        ).fetchall()
+        return list(dict.fromkeys(n for (n,) in found))
+
+    def _store_all(
+        self, todo: list[str], numbers: dict[str, tuple[int, ...]], threshold: int
+    ) -> None:
+        """Read and store ``todo`` in batches, on every core when there are many (a first
+        build: parsing is what costs)."""
+        self.seen.update(todo)
+        records = [n for n in todo if n.endswith(".yaml")]
+        jobs = (
+            (batch, {n: numbers[n] for n in batch}, self._old_rows(batch), threshold)
+            for batch in _chunks(records, BATCH)
+        )
+        cores = os.cpu_count() or 1
+        if len(records) < PARALLEL or cores < 2 or not hasattr(os, "fork"):
+            for job in jobs:
+                self._write_batch(*self._examine_batch(job), numbers)
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _worker
+        _worker = self  # inherited by the forked workers, never pickled; they touch no SQLite
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(
+                cores, mp_context=context, initializer=_watch, initargs=(os.getpid(),)
+            ) as pool:
+                waiting: collections.deque[Future[Done]] = collections.deque()
+                for job in jobs:  # a few batches in flight: memory stays bounded
+                    waiting.append(pool.submit(_examine_in_worker, job))
+                    if len(waiting) > 2 * cores:
+                        self._write_batch(*waiting.popleft().result(), numbers)
+                while waiting:
+                    self._write_batch(*waiting.popleft().result(), numbers)
+        finally:
+            _worker = None
+
+    def _old_rows(self, names: list[str]) -> dict[str, tuple[Any, ...]]:
+        marks = ",".join("?" * len(names))
+        return {
+            row[0]: tuple(row)
+            for row in self.conn.execute(
+                f"SELECT name, hash, state, deleted, conflicted, data, error, problems, pkey, pdue "
+                f"FROM files WHERE folder = ? AND name IN ({marks})",
+                (self.folder, *names),
+            )
+        }
+
+    def _examine_batch(self, job: Job) -> Done:
+        names, numbers, old, threshold = job
+        rows, gone = [], []
+        for name in names:
+            row = self._examine(name, numbers[name], old.get(name), threshold)
+            if row is None:
+                gone.append(name)
+            else:
+                rows.append(row)
+        return rows, gone
+
+    def _write_batch(
+        self, rows: list[tuple[Any, ...]], gone: list[str], numbers: dict[str, tuple[int, ...]]
+    ) -> None:
+        with writing(self.conn) as conn:
+            conn.executemany(UPSERT, [(*row, time.time_ns()) for row in rows])
+            conn.executemany(GONE, [(self.folder, n, numbers[n][3]) for n in gone])
+
+    def _examine(
+        self, name: str, listed: tuple[int, ...], old: Any, threshold: int
+    ) -> tuple[Any, ...] | None:
+        """The row for one record file as it is now, or None when it is gone."""
+        path = self.store.root / self.folder / name
+        numbers = listed
+        digest = raw = None
+        state, deleted, conflicted, data, error = VOLATILE, 0, 0, None, None
+        try:
+            raw, st = fs.read_stat(path, self.read_limit, root=self.store.root)
+        except FileNotFoundError:
+            return None
+        except ReadError:
+            pass  # perhaps passing (a permission): never stored, read at every use
+        except RecordError as err:  # not a regular file, or over the limit
+            state, error = self._error(err, path)
+        else:
+            numbers = (stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            numbers += (st.st_ino,)
+            import hashlib
+
+            digest = hashlib.blake2b(raw, digest_size=16).digest()
+        problems = pkey = pdue = None
+        if raw is not None and old is not None and old[1] == digest and old[2] != VOLATILE:
+            state, deleted, conflicted, data, error = old[2:7]
+            problems, pkey, pdue = old[7:10]
+        elif raw is not None:
+            state, deleted, conflicted, data, error = self._parse(name, path, raw)
+        if self.validator is not None:
+            if numbers[0] != REG:
+                pkey = self.pkey  # validation reads no such file: the listing says why
+            elif pkey != self.pkey or _due(pdue):
+                problems, pkey, pdue = self._validate(name, path, raw)
+        return (
+            self.folder,
+            name,
+            *numbers,
+            int(max(numbers[2], numbers[3]) < threshold),
+            digest,
+            state,
+            deleted,
+            conflicted,
+            data,
+            error,
+            _folded(name) if numbers[0] == REG else None,
+            problems,
+            pkey,
+            pdue,
+        )
+
+    def _error(self, err: RecordError, path: Path) -> tuple[int, str | None]:
+        """A read's error as stored: only the kinds that depend on nothing but the file, and
+        only when they name the file itself."""
+        kind = type(err).__name__
+        if _ERRORS.get(kind) is type(err) and err.path == str(path):
+            return ERROR, json.dumps([kind, err.message, err.line])
+        return VOLATILE, None
+
+    def _parse(self, name: str, path: Path, raw: bytes) -> tuple[int, int, int, Any, Any]:
+        """What ``Store.read`` makes of these bytes: (state, deleted, conflicted, data, error)."""
+        record_id = name[: -len(".yaml")]
+        try:
+            self.coll.check_id(record_id)
+        except UsageError:
+            return VOLATILE, 0, 0, None, None  # the read raises before it reads: let it
+        try:
+            if len(raw) > self.limit:  # read past the store's limit for validation's
+                raw = fs.read_bytes(path, self.limit, root=self.store.root)
+            _, rec = self.store._parse(record_id, path, raw)
+        except RecordError as err:
+            state, error = self._error(err, path)
+            return state, 0, 0, None, error
+        except (OSError, ReadError):
+            return VOLATILE, 0, 0, None, None
+        try:
+            text = codec.encode(rec)
+        except codec.Unfaithful:
+            return VOLATILE, 0, 0, None, None
+        conflicts = isinstance(rec.get("conflicts"), dict)
+        return OK, int(rec.get("deleted") is True), int(conflicts), text, None
+
+    def _validate(self, name: str, path: Path, raw: bytes | None) -> tuple[str | None, Any, Any]:
+        """Validation's outcome for the file: (problems, key, due)."""
+        from gitstore.index.checks import outcome
+
+        assert self.validator is not None and self.pkey is not None
+        return outcome(self.validator, self.pkey, f"{self.folder}/{name}", path, raw, self.store)
+
+    # ------------------------------------------------------------ the listing row
+
+    def _finish(
+        self,
+        now: Listing,
+        base: Listing,
+        stored: tuple[str, bytes] | None,
+        touched: set[str],
+        gone: list[tuple[str, int]],
+        threshold: int,
+    ) -> None:
+        """Store the listing in ``now``'s order, a record's numbers always its row's: those
+        read now from their rows, the others as in the listing row this refresh started from,
+        unless another refresh wrote one meanwhile (then all from the rows)."""
+        conn = self.conn
+        with writing(conn):
+            conn.executemany(GONE, [(self.folder, n, ctime) for n, ctime in gone])
+            committed = conn.execute(
+                "SELECT names, stats, racy FROM dirs WHERE folder = ?", (self.folder,)
+            ).fetchone()
+            earlier: set[str] = set()
+            if stored is None or committed is None or tuple(committed[:2]) != stored:
+                touched = set(now.names)
+                base = Listing(self.folder, [], array.array("q"))
+            else:
+                earlier = set(json.loads(committed[2]))
+            rows = self._numbers_in_rows([n for n in touched if n.endswith(".yaml")])
+            same = base.names == now.names
+            known = {} if same else base.numbers()
+            names, stats, racy = [], array.array("q"), []
+            for i, name in enumerate(now.names):
+                if not name.endswith(".yaml"):
+                    numbers = tuple(now.stats[5 * i : 5 * i + 5])
+                    trusted = max(numbers[2], numbers[3]) < threshold
+                elif name in touched:
+                    if name not in rows:
+                        continue  # gone meanwhile: the next refresh reads it
+                    numbers, trusted = rows[name]
+                elif same:
+                    numbers, trusted = tuple(base.stats[5 * i : 5 * i + 5]), name not in earlier
+                elif name in known:
+                    numbers, trusted = known[name], name not in earlier
+                else:
+                    continue  # neither stored nor read now: the next refresh reads it
+                names.append(name)
+                stats.extend(numbers)
+                if not trusted:
+                    racy.append(name)
+            if _count(conn, self.folder) != sum(1 for n in names if n.endswith(".yaml")):
+                self._drop_orphans(set(names))
+            conn.execute(
+                "INSERT OR REPLACE INTO dirs(folder, key, names, stats, racy) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (self.folder, self.key, "/".join(names), stats.tobytes(), json.dumps(racy)),
+            )
+
+    def _numbers_in_rows(self, names: list[str]) -> dict[str, tuple[tuple[int, ...], bool]]:
+        found = {}
+        for chunk in _chunks(names):
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT name, fmt, size, mtime, ctime, ino, trusted FROM files "
+                f"WHERE folder = ? AND name IN ({marks})",
+                (self.folder, *chunk),
+            ):
+                found[row[0]] = (tuple(row[1:6]), bool(row[6]))
+        return found
+
+    def _drop_orphans(self, keep: set[str]) -> None:
+        """Rows of no listed file (a refresh killed between its rows and its listing row)."""
+        stored = self.conn.execute(
+            "SELECT name FROM files WHERE folder = ?", (self.folder,)
+        ).fetchall()
+        self.conn.executemany(
+            "DELETE FROM files WHERE folder = ? AND name = ?",
+            [(self.folder, n) for (n,) in stored if n not in keep],
+        )
+
+
+Job = tuple[list[str], dict[str, tuple[int, ...]], dict[str, tuple[Any, ...]], int]
+Done = tuple[list[tuple[Any, ...]], list[str]]
+_worker: Refresh | None = None
+
+
+def _watch(parent: int) -> None:
+    """In a worker: end when the parent is gone (a kill -9 leaves nobody to stop us)."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _examine_in_worker(job: Job) -> Done:
+    assert _worker is not None
+    return _worker._examine_batch(job)
+
+
+def _count(conn: sqlite3.Connection, folder: str) -> int:
+    return int(conn.execute("SELECT count(*) FROM files WHERE folder = ?", (folder,)).fetchone()[0])
+
+
+def _differing(old: Listing, now: Listing) -> list[str]:
+    """Names (the same in both, in the same order) whose numbers differ, compared a block of 64
+    entries at a time."""
+    a, b = old.stats, now.stats
+    if a == b:
+        return []
+    found = []
+    step = 5 * 64
+    for start in range(0, len(a), step):
+        if a[start : start + step] != b[start : start + step]:
+            for i in range(start, min(start + step, len(a)), 5):
+                if a[i : i + 5] != b[i : i + 5]:
+                    found.append(now.names[i // 5])
+    return found
+
+
+def _numbers_of(now: Listing, names: set[str]) -> dict[str, tuple[int, ...]]:
+    """The listed numbers of ``names``."""
+    if not names:
+        return {}
+    stats = now.stats
+    return {n: tuple(stats[5 * i : 5 * i + 5]) for i, n in enumerate(now.names) if n in names}
+
+
+def _chunks(names: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(names), size):
+        yield names[start : start + size]
+
+
+def _folded(name: str) -> str:
+    """The key two names share when macOS or Windows would take them for one file."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
+
+
+def now_micros() -> int:
+    return time.time_ns() // 1000
+
+
+def _due(pdue: int | None) -> bool:
+    """Whether a stored validation outcome must be computed again now (see checks.outcome)."""
+    return pdue is not None and pdue > now_micros()
+
+
+def stored_error(text: str, path: Path) -> RecordError:
+    kind, message, line = json.loads(text)
+    return _ERRORS[kind](message, path, line)
