@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -171,6 +172,13 @@ def run_timed(argv: list[str], cwd: Path) -> tuple[float, int]:
     return time.perf_counter() - t, done.returncode
 
 
+def cpu_of_children() -> float:
+    """User + system time of every finished child and its descendants (it does not grow while a
+    process waits for a core: comparable on a busy machine)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def many_files(tmp: Path, count: int) -> None:
     root = tmp / "repo"
     two_sided(root, count)
@@ -206,13 +214,15 @@ def bulk(tmp: Path, count: int, with_driver: bool) -> None:
         where = tmp / f"copy-{count}"
         shutil.rmtree(where, ignore_errors=True)
         shutil.copytree(root, where)
+        cpu = cpu_of_children()
         took, code = run_timed(argv, where)
+        cpu = cpu_of_children() - cpu
         figures[label] = took
         extra = ""
         if label == "gitstore merge --no-commit":
             commit, _ = run_timed(["git", "commit", "-q", "--no-edit"], where)
             extra = f" (then git commit with the hook validating {count} files: {commit:.2f} s)"
-        print(f"  {label + ':':<30} {took:7.2f} s (exit {code}){extra}")
+        print(f"  {label + ':':<30} {took:7.2f} s wall, {cpu:6.2f} s CPU (exit {code}){extra}")
         shutil.rmtree(where)
     base = figures["gitstore merge"]
     for label, took in figures.items():

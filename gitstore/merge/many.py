@@ -47,12 +47,16 @@ class Context:
 
     def __init__(self, top: Path, parser: Parser, scratch: Path):
         self.top, self.parser, self.scratch = top, parser, scratch
+        self._made: dict[int, Path] = {}
 
     def own_scratch(self) -> Path:
         """A scratch folder of this process's own (workers must not share files)."""
-        folder = self.scratch / f"p{os.getpid()}"
-        folder.mkdir(exist_ok=True)
-        return folder
+        pid = os.getpid()
+        if pid not in self._made:
+            folder = self.scratch / f"p{pid}"
+            folder.mkdir(exist_ok=True)
+            self._made[pid] = folder
+        return self._made[pid]
 
 
 class Merged:
