@@ -56,7 +56,8 @@ def validate(
         elif wanted is None:
             from gitstore.index.checks import worktree
 
-            problems, checked = worktree(store, store.roadmap().validator())
+            with progress(st) as report:
+                problems, checked = worktree(store, store.roadmap().validator(), report)
         else:
             validator = store.roadmap().validator()
             found = worktree_files(store.root, validator, wanted)
