@@ -556,9 +556,7 @@ class Store:
             # one listing of the folder (names only: no file is read, nothing sorted) serves
             # the id's choice and the case check
             listed = fs.names(self.root / coll.path, self.root)
-            taken = {n[:-5] for n in listed if n.endswith(".yaml")}
-            taken = {i for i in taken if not i.startswith(fs.TMP_PREFIX)}
-            new_id = record_id or new_id_for(coll, taken)
+            new_id = record_id or new_id_for(coll, listed)
             try:
                 return self._put(collection, {"id": new_id} | ordered, 0, listed)
             except VersionConflict as err:

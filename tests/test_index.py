@@ -34,11 +34,13 @@ from hypothesis import strategies as st
 import gitstore.index
 import gitstore.index.refresh as refresh
 from gitstore import Store, fs
+from gitstore.clock import format_time, next_clock
 from gitstore.errors import GitStoreError
 from gitstore.index import codec, session
 from gitstore.index.checks import worktree
 from gitstore.initialize import init_store
 from gitstore.query import parse
+from gitstore.record import dumps, loads
 from gitstore.workflow import conflicts
 
 # ---------------------------------------------------------------- the codec
@@ -417,3 +419,28 @@ def test_a_build_on_every_core_answers_as_one_process_does(
     indexed = _answers(Store.open(root))
     assert gitstore.index.fallbacks == before
     assert indexed == _answers(Store.open(root, index=False))
+
+
+def test_a_time_ahead_is_judged_on_the_clock_of_each_use(store_dir: Path) -> None:
+    """clock-ahead depends on the clock: a stored outcome must not outlive the moment its
+    record's time stops being too far ahead (nor claim a time is fine before that moment)."""
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5, seconds=2)
+    folder = store_dir / "records" / "tasks"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = format_time(ahead)
+    (folder / "T-1.yaml").write_text(dumps({"id": "T-1", "last_modified": stamp, "title": "x"}))
+    (folder / "T-2.yaml").write_text(
+        dumps({"id": "T-2", "last_modified": next_clock(), "title": "y"})
+    )
+
+    def rules(index: bool) -> list[str]:
+        store = Store.open(store_dir, index=index)
+        return [p.rule for p in worktree(store, store.roadmap().validator())[0]]
+
+    assert rules(True) == rules(False) == ["clock-ahead"]
+    assert rules(True) == ["clock-ahead"]  # from the index this time
+    while dt.datetime.now(dt.UTC) < ahead - dt.timedelta(minutes=5):
+        time.sleep(0.1)
+    time.sleep(0.05)
+    assert rules(True) == rules(False) == []
+    assert loads((folder / "T-1.yaml").read_text())["last_modified"] == stamp

@@ -200,12 +200,15 @@ def _fail(st: State, err: GitStoreError) -> None:
 
 
 def _maybe_commit(st: State, commit: bool) -> None:
-    from gitstore.store import Store
-    from gitstore.workflow import commit as do_commit
+    from gitstore.schema import load_config
+    from gitstore.store import Store, find_root
 
-    store = Store.open(st.root)
-    if commit or store.config.auto_commit:
-        sha = do_commit(store)
+    # the configuration alone says whether to commit: opening the store again would list
+    # every data folder a second time
+    if commit or load_config(find_root(st.root)).auto_commit:
+        from gitstore.workflow import commit as do_commit
+
+        sha = do_commit(Store.open(st.root))
         if sha and not st.json:
             print(f"committed {sha[:12]}")
 

@@ -203,17 +203,14 @@ def remove(state: Path, ino: int) -> None:
 
 @contextlib.contextmanager
 def writing(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction; any SQLite error makes the index unusable for this call."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error as err:
-        raise Unusable(str(err)) from None
+    """One write transaction (rolled back on any error). SQLite's errors go up as they are:
+    the :class:`~gitstore.index.Index` around every use turns them into :class:`Unusable` and
+    removes a corrupt file."""
+    conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
         conn.execute("COMMIT")
-    except BaseException as err:
+    except BaseException:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
-        if isinstance(err, sqlite3.Error):
-            raise Unusable(str(err)) from None
         raise

@@ -231,21 +231,17 @@ class Refresh:
             todo = changed + [n for n in racy if n not in seen]
             gone: list[tuple[str, int]] = []
         else:
-            before, current = base.numbers(), now.numbers()
-            todo = [
-                n
-                for n, numbers in current.items()
-                if before.get(n) != numbers or (n in racy and n not in seen)
-            ]
-            gone = [(n, v[3]) for n, v in before.items() if n not in current and n[-5:] == ".yaml"]
+            todo, gone = _moved(base, now)
+            todo += [n for n in racy if n not in seen]
         if self.validator is not None:
             chosen = set(todo) | seen
             todo += [n for n in self.unchecked() if n not in chosen]
-        numbers = _numbers_of(now, set(todo))
-        todo = [n for n in dict.fromkeys(todo) if n in numbers]  # listed now, once each
+        where = _places(now, set(todo))
+        todo = [n for n in dict.fromkeys(todo) if n in where]  # listed now, once each
+        numbers = {n: tuple(now.stats[5 * i : 5 * i + 5]) for n, i in where.items()}
         self._store_all(todo, numbers, threshold)
         stored = (row[1], row[2]) if row is not None else None
-        self._finish(now, base, stored, set(todo), gone, threshold)
+        self._finish(now, stored, where, gone, threshold)
 
     # ------------------------------------------------------------ reading files
 
@@ -430,55 +426,59 @@ class Refresh:
     def _finish(
         self,
         now: Listing,
-        base: Listing,
         stored: tuple[str, bytes] | None,
-        touched: set[str],
+        where: dict[str, int],
         gone: list[tuple[str, int]],
         threshold: int,
     ) -> None:
-        """Store the listing in ``now``'s order, a record's numbers always its row's: those
-        read now from their rows, the others as in the listing row this refresh started from,
-        unless another refresh wrote one meanwhile (then all from the rows)."""
+        """Store the listing in ``now``'s order, a record's numbers always its row's. The names
+        read now (``where``: name -> place in ``now``) take their rows' numbers; every other
+        name's numbers did not change from the listing row this refresh started from, so they
+        are ``now``'s own, unless another refresh wrote a listing meanwhile: then every number
+        comes from the rows."""
         conn = self.conn
         with writing(conn):
             conn.executemany(GONE, [(self.folder, n, ctime) for n, ctime in gone])
             committed = conn.execute(
                 "SELECT names, stats, racy FROM dirs WHERE folder = ?", (self.folder,)
             ).fetchone()
-            earlier: set[str] = set()
             if stored is None or committed is None or tuple(committed[:2]) != stored:
-                touched = set(now.names)
-                base = Listing(self.folder, [], array.array("q"))
+                where = {n: i for i, n in enumerate(now.names)}
+                earlier: set[str] = set()
             else:
                 earlier = set(json.loads(committed[2]))
-            rows = self._numbers_in_rows([n for n in touched if n.endswith(".yaml")])
-            same = base.names == now.names
-            known = {} if same else base.numbers()
-            names, stats, racy = [], array.array("q"), []
-            for i, name in enumerate(now.names):
-                if not name.endswith(".yaml"):
-                    numbers = tuple(now.stats[5 * i : 5 * i + 5])
-                    trusted = max(numbers[2], numbers[3]) < threshold
-                elif name in touched:
+            rows = self._numbers_in_rows([n for n in where if n.endswith(".yaml")])
+            stats = array.array("q", now.stats)
+            racy = earlier - set(where)
+            dropped = []
+            for name, i in where.items():
+                if name.endswith(".yaml"):
                     if name not in rows:
-                        continue  # gone meanwhile: the next refresh reads it
+                        dropped.append(i)  # gone meanwhile: the next refresh reads it
+                        continue
                     numbers, trusted = rows[name]
-                elif same:
-                    numbers, trusted = tuple(base.stats[5 * i : 5 * i + 5]), name not in earlier
-                elif name in known:
-                    numbers, trusted = known[name], name not in earlier
+                    stats[5 * i : 5 * i + 5] = array.array("q", numbers)
                 else:
-                    continue  # neither stored nor read now: the next refresh reads it
-                names.append(name)
-                stats.extend(numbers)
+                    trusted = max(stats[5 * i + 2], stats[5 * i + 3]) < threshold
                 if not trusted:
-                    racy.append(name)
-            if _count(conn, self.folder) != sum(1 for n in names if n.endswith(".yaml")):
+                    racy.add(name)
+            names = now.names
+            if dropped:
+                keep = sorted(set(range(len(names))) - set(dropped))
+                names = [names[i] for i in keep]
+                kept = array.array("q")
+                for i in keep:
+                    kept.extend(stats[5 * i : 5 * i + 5])
+                stats = kept
+            if racy:
+                racy &= set(names)  # not a name that is gone
+            listed = Listing(self.folder, names, stats)
+            if _count(conn, self.folder) != listed.records():
                 self._drop_orphans(set(names))
             conn.execute(
                 "INSERT OR REPLACE INTO dirs(folder, key, names, stats, racy) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (self.folder, self.key, "/".join(names), stats.tobytes(), json.dumps(racy)),
+                (self.folder, self.key, listed.joined, stats.tobytes(), json.dumps(sorted(racy))),
             )
 
     def _numbers_in_rows(self, names: list[str]) -> dict[str, tuple[tuple[int, ...], bool]]:
@@ -546,12 +546,25 @@ def _differing(old: Listing, now: Listing) -> list[str]:
     return found
 
 
-def _numbers_of(now: Listing, names: set[str]) -> dict[str, tuple[int, ...]]:
-    """The listed numbers of ``names``."""
+def _moved(old: Listing, now: Listing) -> tuple[list[str], list[tuple[str, int]]]:
+    """Names new in ``now`` or whose numbers changed, and the record names gone (with their
+    ctime), when the two listings differ in names: each entry's 40 bytes compared by place."""
+    before = dict(zip(old.names, range(len(old.names)), strict=True))
+    a, b = old.stats.tobytes(), now.stats.tobytes()
+    changed = []
+    for i, name in enumerate(now.names):
+        j = before.pop(name, None)
+        if j is None or a[40 * j : 40 * j + 40] != b[40 * i : 40 * i + 40]:
+            changed.append(name)
+    gone = [(n, old.stats[5 * j + 3]) for n, j in before.items() if n[-5:] == ".yaml"]
+    return changed, gone
+
+
+def _places(now: Listing, names: set[str]) -> dict[str, int]:
+    """Where ``names`` are in ``now``."""
     if not names:
         return {}
-    stats = now.stats
-    return {n: tuple(stats[5 * i : 5 * i + 5]) for i, n in enumerate(now.names) if n in names}
+    return {n: i for i, n in enumerate(now.names) if n in names}
 
 
 def _chunks(names: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -16,6 +16,7 @@ matching records are decoded whole.
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from gitstore.index import codec
@@ -62,16 +63,14 @@ def field_index(index: Index, field: str) -> None:
     if name in known or len(known) >= MAX_FIELD_INDEXES:
         return
     path = _path(field)
-    from gitstore.index.db import Unusable
-
     try:
         with writing(conn):
             conn.execute(
                 f'CREATE INDEX IF NOT EXISTS "{name}" ON files'
                 f"(folder, json_type(data, {path}), json_extract(data, {path}))"
             )
-    except Unusable:
-        pass
+    except sqlite3.Error:
+        pass  # busy, say: the query scans this time (a broken file shows in the query)
 
 
 def candidates(
