@@ -79,27 +79,53 @@ def worker(root: str, record: str, seconds: float) -> None:
     print(json.dumps(lat))
 
 
+def bare_worker(root: str, record: str, seconds: float) -> None:
+    """The baseline: a bare locked read-modify-write of the same file with the same durability
+    (flock on a sidecar, read, change one line, temp + fsync + rename + directory fsync)."""
+    import fcntl
+
+    path = Path(root) / "records" / "tasks" / f"{record}.yaml"
+    lock = os.open(f"{path}.bare-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    lat = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        t = time.perf_counter()
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            lines = path.read_text().splitlines(keepends=True)
+            at = next(i for i, line in enumerate(lines) if line.startswith("count: "))
+            lines[at] = f"count: {int(lines[at][7:]) + 1}\n"
+            fs.atomic_write(path, "".join(lines).encode())
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        lat.append(time.perf_counter() - t)
+    print(json.dumps(lat))
+
+
+def _run(root: Path, mode: str, procs: int, distinct: bool, seconds: float) -> tuple[float, float]:
+    cmds = [
+        [sys.executable, __file__, mode, str(root), f"T-{i + 1 if distinct else 1}", str(seconds)]
+        for i in range(procs)
+    ]
+    running = [subprocess.Popen(c, stdout=subprocess.PIPE, text=True) for c in cmds]
+    lats = [v for p in running for v in json.loads(p.communicate()[0])]
+    return len(lats) / seconds, pct(lats, 0.99) * 1e3
+
+
 def throughput(root: Path, seconds: float) -> None:
     print(f"\nupdates/s ({seconds:g} s per run; 2 cores):")
-    print(f"{'procs':>5} {'one record':>12} {'p99 ms':>8} {'distinct':>10} {'p99 ms':>8}")
+    print(
+        f"{'procs':>5} {'one record':>12} {'p99 ms':>8} {'bare flock':>11} {'p99 ms':>8} "
+        f"{'ratio':>6} {'distinct':>10} {'p99 ms':>8}"
+    )
     for procs in (1, 2, 4, 8, 16):
-        row = []
-        for distinct in (False, True):
-            cmds = [
-                [
-                    sys.executable,
-                    __file__,
-                    "--worker",
-                    str(root),
-                    f"T-{i + 1 if distinct else 1}",
-                    str(seconds),
-                ]
-                for i in range(procs)
-            ]
-            running = [subprocess.Popen(c, stdout=subprocess.PIPE, text=True) for c in cmds]
-            lats = [v for p in running for v in json.loads(p.communicate()[0])]
-            row += [len(lats) / seconds, pct(lats, 0.99) * 1e3]
-        print(f"{procs:>5} {row[0]:>12.0f} {row[1]:>8.1f} {row[2]:>10.0f} {row[3]:>8.1f}")
+        one, one_p99 = _run(root, "--worker", procs, False, seconds)
+        bare, bare_p99 = _run(root, "--bare-worker", procs, False, seconds)
+        spread, spread_p99 = _run(root, "--worker", procs, True, seconds)
+        print(
+            f"{procs:>5} {one:>12.0f} {one_p99:>8.1f} {bare:>11.0f} {bare_p99:>8.1f} "
+            f"{one / bare:>5.2f}x {spread:>10.0f} {spread_p99:>8.1f}"
+        )
 
 
 def cli(root: Path, runs: int) -> None:
@@ -124,9 +150,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--worker", nargs=3)
+    parser.add_argument("--bare-worker", nargs=3)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker[0], args.worker[1], float(args.worker[2]))
+        return
+    if args.bare_worker:
+        bare_worker(args.bare_worker[0], args.bare_worker[1], float(args.bare_worker[2]))
         return
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
         root = Path(tmp) / "store"

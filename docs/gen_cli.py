@@ -15,15 +15,30 @@ OUT = Path(__file__).with_name("cli.md")
 HEADER = """# CLI reference
 
 Generated from `gitstore --help` by `python docs/gen_cli.py`; a test fails when it is stale.
+Every `Example:` below runs as written against a seeded store in `tests/test_docs_examples.py`
+(with every `gitstore` line of the README's and docs' shell blocks).
 
 In Python: every command is one call on `gitstore.Store` (see [api.md](api.md)).
 
-Exit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, 4 version conflict, 5 not a store,
-6 remote unreachable.
+Exit codes: {summary}.
+With `--json`, every error (the argument parser's too) is
+`{{"error": {{"code", "message", "path"}}}}` on stdout.
+
+| exit | meaning | produced by |
+| --- | --- | --- |
+{table}
+
 Values: `KEY=text` is converted to the field's declared type (`int`, `date`, `list` as `a,b`, an
 enum checked against its values); an undeclared field stays text. `KEY:=json` gives any field a
 typed JSON value (`count:=3`, `done:=true`, `tags:='["a","b"]'`).
 """
+
+
+def header() -> str:
+    from gitstore.errors import EXIT_CODES, exit_summary
+
+    table = "\n".join(f"| {code} | {name} | {why} |" for code, name, why in EXIT_CODES)
+    return HEADER.format(summary=exit_summary(), table=table)
 
 
 def help_text(*args: str) -> str:
@@ -42,8 +57,9 @@ def command_paths() -> list[tuple[str, ...]]:
     """Every command and subcommand of the live CLI, in the order ``--help`` lists them."""
     import typer
 
-    from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401
-    from gitstore.cli.common import app
+    from gitstore.cli import command_tree
+
+    app = command_tree()
 
     found: list[tuple[str, ...]] = []
 
@@ -58,7 +74,7 @@ def command_paths() -> list[tuple[str, ...]]:
 
 
 def render() -> str:
-    parts = [HEADER, "## gitstore\n", "```", help_text(), "```\n"]
+    parts = [header(), "## gitstore\n", "```", help_text(), "```\n"]
     for path in command_paths():
         parts += [f"## gitstore {' '.join(path)}\n", "```", help_text(*path), "```\n"]
     return "\n".join(parts)

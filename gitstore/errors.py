@@ -11,6 +11,38 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+# Every exit code the CLI uses: (code, short name, what produces it). The help text, README and
+# docs/cli.md give the short form (a test checks they agree, and that a real command produces each).
+EXIT_CODES = (
+    (0, "ok", "the command did what it says"),
+    (
+        1,
+        "problems found",
+        "validation problems, conflicts, a failed doctor check; a value or record the schema "
+        "refuses (a missing required field, a wrong type, a value outside an enum), a record or "
+        "section not found, an id that exists already, a declined confirmation",
+    ),
+    (
+        2,
+        "usage",
+        "a malformed command: an unknown command or option, a missing argument, a bad option "
+        "value, KEY=VALUE syntax, an invalid id, an unknown collection, remote or remote "
+        "branch, options that exclude each other, `roadmap rm` without --yes off a terminal",
+    ),
+    (3, "lock timeout", "another process held the lock longer than the lock timeout"),
+    (4, "version conflict", "--if-version / expected_version did not match: re-read, retry"),
+    (5, "not a store", "no gitstore.yaml here or above"),
+    (6, "remote unreachable", "sync could not reach the remote; local commits are kept"),
+    (130, "interrupted", "Ctrl-C"),
+    (143, "terminated", "SIGTERM"),
+)
+
+
+def exit_summary() -> str:
+    """``0 ok, 1 problems found, ..., 6 remote unreachable``: the documented codes."""
+    return ", ".join(f"{code} {name}" for code, name, _ in EXIT_CODES if code < 128)
+
+
 class GitStoreError(Exception):
     """Base class. ``path`` (and ``line``) say where, ``str(err)`` says what and what to do."""
 
@@ -22,6 +54,7 @@ class GitStoreError(Exception):
         self.message = message
         self.path = str(path) if path is not None else None
         self.line = line
+        self.details: list[str] = []  # lines to show above the message (what a hook printed)
 
     def __str__(self) -> str:
         where = ""

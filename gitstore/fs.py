@@ -188,15 +188,15 @@ def _read_at(dir_fd: int, name: str, path: Path, limit: int) -> tuple[bytes, os.
         os.close(fd)
 
 
-def entries(folder: Path, root: Path | None = None) -> list[tuple[str, str]]:
-    """``(name, kind)`` for each entry of ``folder``, kind one of ``file`` (regular), ``link``,
-    ``dir`` or ``other``, without following links; empty when the folder does not exist. A
-    folder below ``root`` that is a link is refused."""
+def entries(folder: Path, root: Path | None = None, prefix: str = "") -> list[tuple[str, str]]:
+    """``(name, kind)`` for each entry of ``folder`` (whose name starts with ``prefix``), kind
+    one of ``file`` (regular), ``link``, ``dir`` or ``other``, without following links; empty
+    when the folder does not exist. A folder below ``root`` that is a link is refused."""
     try:
         fd = _enter(folder, root)
         try:
             with os.scandir(fd) as found:
-                return [(e.name, _kind(e)) for e in found]
+                return [(e.name, _kind(e)) for e in found if e.name.startswith(prefix)]
         finally:
             os.close(fd)
     except FileNotFoundError:
@@ -205,6 +205,21 @@ def entries(folder: Path, root: Path | None = None) -> list[tuple[str, str]]:
         raise
     except OSError as err:
         raise ReadError(f"cannot list: {reason(err)}", folder) from err
+
+
+#: What a file looks like from outside: inode, size, mtime and ctime (in ns). A change of any
+#: means the file may have changed; no change, with an mtime well in the past, means it has not.
+StatKey = tuple[int, int, int, int]
+
+
+def folder_key(folder: Path, root: Path | None = None) -> StatKey | None:
+    """The stat key of ``folder`` (entered as :func:`entries` does: a link is refused), or None
+    when it does not exist. It changes whenever an entry is created, removed or renamed."""
+    try:
+        st = folder_stat(folder, root)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def scan(
@@ -239,6 +254,37 @@ def scan(
         raise ReadError(f"cannot list: {reason(err)}", folder) from err
     finally:
         os.close(fd)
+
+
+def stat_entries(
+    folder: Path, root: Path | None = None, want: Callable[[str], bool] | None = None
+) -> dict[str, tuple[str, StatKey]]:
+    """``name -> (kind, stat key)`` for the entries of ``folder`` that ``want`` accepts (all by
+    default), as :func:`entries` finds them and ``lstat``-ed: a link is described, never
+    followed, and no file is opened (so a FIFO never blocks). Empty when the folder is missing."""
+    try:
+        fd = _enter(folder, root)
+        try:
+            found = {}
+            with os.scandir(fd) as listing:
+                for entry in listing:
+                    if want is not None and not want(entry.name):
+                        continue
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # replaced or removed while we listed: the next scan sees it
+                    key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                    found[entry.name] = (_kind(entry), key)
+            return found
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        return {}
+    except UnsafePath:
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot list: {reason(err)}", folder) from err
 
 
 def folder_stat(folder: Path, root: Path | None = None) -> os.stat_result:
@@ -432,15 +478,8 @@ def stray_temps(directories: Iterable[Path], root: Path | None = None) -> list[P
     found = []
     for directory in directories:
         try:
-            listed = names(directory, root)  # names only: a folder of 100k records lists fast
+            names = entries(directory, root, TMP_PREFIX)
         except (UnsafePath, ReadError):
             continue  # validate reports a linked folder; a sweep just stays out of it
-        for name in listed:
-            if name.startswith(TMP_PREFIX):
-                try:
-                    mode = os.lstat(directory / name).st_mode
-                except OSError:
-                    continue
-                if stat.S_ISREG(mode):
-                    found.append(directory / name)
+        found += [directory / n for n, kind in names if kind == "file"]
     return found

@@ -10,7 +10,10 @@ import os
 import subprocess
 from pathlib import Path
 
-from gitstore.errors import GitStoreError
+from gitstore.errors import TYPE_CHECKING, GitStoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
 
 _KEEP = {
     "GIT_EXEC_PATH",
@@ -65,9 +68,7 @@ def is_repo(path: Path) -> bool:
 
 
 def init_repo(path: Path) -> None:
-    import git as gitpython
-
-    gitpython.Repo.init(path)
+    git("init", "-q", cwd=path)
 
 
 def cat_files(root: Path, objects: list[str]) -> dict[str, bytes | None]:
@@ -98,3 +99,61 @@ def cat_files(root: Path, objects: list[str]) -> dict[str, bytes | None]:
         out[name] = data[pos : pos + size]
         pos += size + 1
     return out
+
+
+def stream_blobs(
+    root: Path, shas: list[str], limit: int
+) -> Generator[tuple[str, bytes | None, int], None, None]:
+    """``(sha, content, size)`` for each object, in order, from one ``git cat-file --batch``
+    process, read as it comes (a whole history's blobs never sit in memory at once). Content is
+    None for a missing object (size -1), a non-blob, or a blob over ``limit`` bytes (skipped
+    unread)."""
+    import contextlib
+    import threading
+
+    proc = subprocess.Popen(
+        ["git", "cat-file", "--batch"],
+        cwd=root,
+        env=clean_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin, out = proc.stdin, proc.stdout
+
+    def feed() -> None:
+        try:
+            for sha in shas:
+                stdin.write(f"{sha}\n".encode())
+        except (BrokenPipeError, ValueError):
+            pass  # the reader stopped early
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        for sha in shas:
+            header = out.readline().split()
+            if len(header) == 2 and header[1] == b"missing":
+                yield sha, None, -1
+                continue
+            if len(header) != 3:
+                raise GitStoreError(f"git cat-file: unexpected answer for {sha}")
+            size = int(header[2])
+            if header[1] != b"blob" or size > limit:
+                left = size + 1
+                while left:
+                    left -= len(out.read(min(left, 1 << 16)) or b"\0" * left)
+                yield sha, None, size
+                continue
+            data = out.read(size)
+            out.read(1)
+            yield sha, data, size
+    finally:
+        out.close()
+        proc.kill()
+        proc.wait()
+        writer.join()

@@ -3,8 +3,10 @@
 One script, installed as ``pre-commit`` and as ``pre-merge-commit`` (git runs the second before the
 commit of a merge that needed no hand resolution, which ``pre-commit`` never sees); both run
 ``gitstore validate --staged``. An existing foreign hook is kept as ``<hook>.legacy`` and run after
-ours; ``core.hooksPath`` is respected. When gitstore cannot be found or fails to start, the hook
-refuses the commit and says how to fix it: it never exits 0 without having validated.
+ours; ``core.hooksPath`` is respected. Beside the pre-commit framework's hook, ours is the
+``.legacy`` hook the framework runs, in either install order (:mod:`gitstore.precommit`). When
+gitstore cannot be found or fails to start, the hook refuses the commit and says how to fix it:
+it never exits 0 without having validated.
 """
 
 from __future__ import annotations
@@ -80,21 +82,55 @@ def install_hooks(root: Path) -> list[str]:
     fs.ensure_dir(hooks)
     done = []
     for name in HOOKS:
-        done += install_hook(hooks / name, script(gitstore_command(), store, name))
+        done += install_hook(hooks / name, script(gitstore_command(), store, name), top)
     return done
 
 
-def install_hook(hook: Path, wanted: str) -> list[str]:
-    """Write ``wanted`` as ``hook``, keeping a foreign hook there as ``<hook>.legacy``."""
-    try:
-        current = hook.read_text(errors="replace")
-    except FileNotFoundError:
-        current = None
+def install_hook(hook: Path, wanted: str, top: Path | None = None) -> list[str]:
+    """Write ``wanted`` as ``hook``, keeping a foreign hook there as ``<hook>.legacy``; beside
+    the pre-commit framework's hook, as the ``.legacy`` the framework runs, unless the
+    framework's configuration runs gitstore already (:mod:`gitstore.precommit`)."""
+    from gitstore import precommit
+
+    current = _read(hook)
+    legacy = hook.with_name(f"{hook.name}.legacy")
+    if current is not None and MARKER in current and precommit.is_framework_script(_read(legacy)):
+        # An older gitstore moved the framework's script to .legacy, where it cannot run:
+        # give the framework its place back, and take the .legacy place it keeps for us.
+        os.replace(legacy, hook)
+        _write(legacy, wanted)
+        return [
+            f"gave {hook.name} back to the pre-commit framework; gitstore's hook is now "
+            f"{legacy.name}, which the framework runs first"
+        ]
+    if precommit.is_framework_script(current):
+        assert current is not None
+        config = precommit.config_path(current, top or hook.parent)
+        runs = precommit.gitstore_hook(config, top or hook.parent, hook.name)
+        if runs:
+            return [
+                f"the pre-commit framework runs gitstore at {hook.name} "
+                f"({config.name}: {runs}); left as it is"
+            ]
+        old = _read(legacy)
+        if old is not None and MARKER not in old:
+            raise GitStoreError(
+                f"{hook.name} is the pre-commit framework's and {legacy.name} is another "
+                f"hook: add the {precommit.HOOK_ID} hook to {config.name} (docs/validation.md), "
+                "then run 'gitstore install' again",
+                hook,
+            )
+        if old == wanted:
+            return []
+        _write(legacy, wanted)
+        return [
+            f"the pre-commit framework owns {hook.name}: installed gitstore's as "
+            f"{legacy.name}, which the framework runs first"
+        ]
     if current == wanted:
         return []
     done = []
     if current is not None and MARKER not in current:
-        legacy = hook.with_name(f"{hook.name}.legacy")
         if legacy.exists():
             raise GitStoreError(
                 f"{hook} is not gitstore's and {legacy.name} exists too; merge them by hand", hook
@@ -103,7 +139,18 @@ def install_hook(hook: Path, wanted: str) -> list[str]:
         done.append(
             f"kept the existing {hook.name} hook as {legacy.name}; it runs after gitstore's"
         )
-    fs.atomic_write(hook, wanted.encode())
-    hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    _write(hook, wanted)
     done.append(f"installed the {hook.name} hook in {hook.parent}")
     return done
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+
+
+def _write(hook: Path, text: str) -> None:
+    fs.atomic_write(hook, text.encode())
+    hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

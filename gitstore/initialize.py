@@ -123,7 +123,9 @@ def driver_command() -> str:
     script = gitstore_command()
     if script != "gitstore":
         return f"{shlex.quote(script)} merge-driver %O %A %B %P"
-    return f"{shlex.quote(sys.executable)} -m gitstore merge-driver %O %A %B %P"
+    # -P: git runs drivers at the top of the work tree, and without it `-m` would import a
+    # `gitstore/` folder that a commit put there instead of this installation.
+    return f"{shlex.quote(sys.executable)} -P -m gitstore merge-driver %O %A %B %P"
 
 
 def install(path: Path) -> list[str]:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gitstore.errors import UsageError
+from gitstore.errors import RecordError, UsageError
 from gitstore.schema import Collection
 
 _CONDITION = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)\s*(!=|<=|>=|=|<|>|~)(.*)", re.DOTALL)
@@ -76,7 +76,10 @@ def parse(text: str, collection: Collection) -> Condition:
     spec = collection.field(name)
     value: Any = raw
     if spec.type in ("int", "float", "bool", "date", "enum" if op in ("=", "!=") else "-"):
-        value = spec.coerce(raw)
+        try:
+            value = spec.coerce(raw)
+        except RecordError as err:  # a condition is part of the command line
+            raise UsageError(f"--where {text!r}: {err.message}") from None
     return Condition(name, op, value)
 
 

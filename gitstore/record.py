@@ -13,7 +13,6 @@ import datetime as dt
 import io
 import math
 import re
-import threading
 
 from gitstore.clock import format_time
 from gitstore.errors import TYPE_CHECKING, RecordError
@@ -29,15 +28,24 @@ META = ("id", "version", "last_modified", "modified_by")
 #: 30,000 levels crash it. ``limits.max_depth`` in gitstore.yaml sets it (at most 256).
 MAX_DEPTH = 32
 
-_local = threading.local()
+_threads: Any = None  # threading.local(), made on first use (the merge driver never needs it)
+
+
+def _local() -> Any:
+    global _threads
+    if _threads is None:
+        import threading
+
+        _threads = threading.local()
+    return _threads
 
 
 def _safe() -> Any:
-    yaml = getattr(_local, "safe", None)
+    yaml = getattr(_local(), "safe", None)
     if yaml is None:
         from ruamel.yaml import YAML
 
-        yaml = _local.safe = YAML(typ="safe")
+        yaml = _local().safe = YAML(typ="safe")
     return yaml
 
 
@@ -78,11 +86,11 @@ def _load_yaml(text: str) -> Any:
 
 
 def _roundtrip() -> Any:
-    yaml = getattr(_local, "rt", None)
+    yaml = getattr(_local(), "rt", None)
     if yaml is None:
         from ruamel.yaml import YAML
 
-        yaml = _local.rt = YAML()
+        yaml = _local().rt = YAML()
         yaml.width = 1 << 16  # never fold a long line: a fold is a spurious diff
         yaml.preserve_quotes = True
         yaml.indent(mapping=2, sequence=4, offset=2)
@@ -124,9 +132,17 @@ def check_constructs(text: str, path: object, *, flow_mappings: bool = False) ->
     from ruamel.yaml.error import YAMLError
 
     try:
+        flow_start: int | None = None  # a flow mapping just opened: only ``{}`` is allowed
         for event in _safe().parse(text):
             kind = type(event).__name__
             line = event.start_mark.line + 1 if event.start_mark else None
+            if flow_start is not None and kind != "MappingEndEvent":
+                raise RecordError(
+                    "flow mappings ({...}) are not allowed; write one key per line",
+                    str(path),
+                    flow_start,
+                )
+            flow_start = None
             if kind == "AliasEvent" or getattr(event, "anchor", None):
                 raise RecordError("YAML anchors and aliases are not allowed", str(path), line)
             if getattr(event, "tag", None) and kind != "DocumentStartEvent":
@@ -134,9 +150,7 @@ def check_constructs(text: str, path: object, *, flow_mappings: bool = False) ->
                     f"YAML tags are not allowed ({event.tag}); write a plain value", str(path), line
                 )
             if kind == "MappingStartEvent" and event.flow_style and not flow_mappings:
-                raise RecordError(
-                    "flow mappings ({...}) are not allowed; write one key per line", str(path), line
-                )
+                flow_start = line  # an empty one ({}) is the only way YAML writes an empty map
     except YAMLError as err:
         raise _yaml_error(err, path) from None
 
@@ -179,6 +193,14 @@ def check_nesting(text: str, path: object, max_depth: int = MAX_DEPTH) -> None:
 
 def loads(text: str, path: object = "<record>", max_depth: int = MAX_DEPTH) -> dict[str, Any]:
     """Parse record text into plain Python values; ``last_modified`` stays a string."""
+    from gitstore.plainyaml import parse
+
+    plain = parse(text, max_depth, stamps=True)  # most records: no ruamel.yaml at all
+    return plain if plain is not None else yaml_loads(text, path, max_depth)
+
+
+def yaml_loads(text: str, path: object = "<record>", max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    """:func:`loads` through ruamel.yaml, for any text (and for holding the plain reader to)."""
     check_nesting(text, path, max_depth)
     check_constructs(text, path)
     from ruamel.yaml.error import YAMLError
@@ -507,13 +529,16 @@ def _surgical(
             start, end = spans[key]
             if _has_comment(lines[start:end]):
                 return None
-            trusted = trusted and end == start + 1 and _one_line_value(lines[start])
+            trusted = trusted and (
+                (end == start + 1 and _one_line_value(lines[start]))
+                or (key == "clocks" and _canonical_clocks(lines[start:end]))
+            )
             dropped.update(range(start, end))
         if key in new:
             text = value_lines(key, new[key], _block_indent(lines, spans.get(key)))
             if text is None or not _KEY.fullmatch(key):
                 return None
-            trusted = trusted and text.count("\n") == 1
+            trusted = trusted and (text.count("\n") == 1 or key == "clocks")
             if key in spans:
                 replacement[spans[key][0]] = text
             elif key in META and "id" in spans:
@@ -536,6 +561,19 @@ def _surgical(
         if "id" in spans and i == spans["id"][1] - 1:
             out += sorted(after_id, key=lambda t: META.index(t.split(":", 1)[0]))
     return "".join(out + appended + last), trusted
+
+
+def _canonical_clocks(span: list[str]) -> bool:
+    """Whether a ``clocks:`` span is exactly what :func:`clocks_lines` writes (so replacing it
+    whole with another such block cannot read back differently)."""
+    return span[0] == "clocks:\n" and all(
+        line.startswith("  ")
+        and line.endswith("\n")
+        and _KEY.fullmatch(line[2:].split(":", 1)[0]) is not None
+        and _STAMP.fullmatch(line.split(": ", 1)[-1][:-1]) is not None
+        and line.count(": ") == 1
+        for line in span[1:]
+    )
 
 
 def _block_indent(lines: list[str], span: tuple[int, int] | None) -> str | None:

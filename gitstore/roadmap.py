@@ -114,18 +114,11 @@ class Section:
         return content(self.lines[0])
 
     def title_and_mark(self, markers: Iterable[str]) -> tuple[str, str]:
-        """The heading's title and its trailing status text (``✅ Complete``), if any."""
-        rest = self.heading.split(self.label, 1)[1] if self.label in self.heading else ""
-        rest = rest.strip().removeprefix("**").strip().lstrip(":-–—").strip()
-        rest = rest.removesuffix("**").strip()
-        cut = len(rest)
-        for marker in markers:
-            at = rest.find(marker)
-            if 0 < at < cut and not marker.isalpha():
-                cut = at
-        return rest[:cut].strip().rstrip("-–—:").strip().removesuffix("**").strip(), rest[
-            cut:
-        ].strip()
+        """The heading's title and its trailing status text (``✅ Complete``), if any, without
+        emphasis markers (:func:`gitstore.heading.title_and_mark`)."""
+        from gitstore.heading import title_and_mark
+
+        return title_and_mark(self.heading, self.label, tuple(markers))
 
     def fields(self) -> dict[str, tuple[int, str, str]]:
         """``key.lower() -> (line index, key as written, value)``: first occurrence wins."""

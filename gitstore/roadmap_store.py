@@ -43,7 +43,7 @@ class Roadmap:
         from gitstore.validate import Validator
 
         config: dict[str, Any] = self.store.config.raw.get("roadmap") or {}
-        duplicates = str(config.get("duplicate_ids") or "error")
+        duplicates = str(config.get("duplicate_ids") or "warn")
         return Validator(self.store.config, self.parser, self.statuses, duplicates)
 
     # ------------------------------------------------------------ reading
@@ -65,10 +65,14 @@ class Roadmap:
         title, mark = section.title_and_mark(m for ms in self.statuses.values() for m in ms)
         status = section.field("Status") or mark or None
         return {
-            "id": section.id,
+            # unique in the document: the number, or NUMBER#N when the number occurs N times
+            # (what every command takes back); "number" is the heading's own number
+            "id": section.name,
+            "number": section.id,
             "name": section.name,
             "label": section.label,
             "title": title,
+            "heading": section.heading,
             "status": status,
             "state": roadmap.status_meaning(status, self.statuses),
             "owner": section.field("Owner"),

@@ -128,13 +128,14 @@ def collisions(records: list[str], fresh: set[str] | None = None) -> list[Proble
     """Record files of one folder whose names differ only in case (or Unicode normalisation):
     one file on macOS and Windows, so one record would silently replace the other. With
     ``fresh`` (the files a commit adds or changes), only collisions involving one of those."""
+    wanted = None if fresh is None else {_folded(p) for p in fresh}
     groups: dict[tuple[str, str], list[str]] = {}
-    for path in sorted(records):
-        folder, _, name = path.rpartition("/")
-        folded = unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
-        groups.setdefault((folder, folded), []).append(path)
+    for path in records:
+        key = _folded(path)
+        if wanted is None or key in wanted:
+            groups.setdefault(key, []).append(path)
     found = []
-    for group in groups.values():
+    for group in (sorted(g) for g in groups.values()):
         if len(group) < 2:
             continue
         old = [p for p in group if fresh is not None and p not in fresh]
@@ -153,6 +154,14 @@ def collisions(records: list[str], fresh: set[str] | None = None) -> list[Proble
     return found
 
 
+def _folded(path: str) -> tuple[str, str]:
+    """(folder, name as case-insensitive file systems see it)."""
+    folder, _, name = path.rpartition("/")
+    if name.isascii():
+        return folder, name.lower()  # the full folding below, for ASCII, 20 times cheaper
+    return folder, unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
+
+
 _REGULAR = ("100644", "100755")
 
 
@@ -165,8 +174,13 @@ def staged_files(store: Store) -> tuple[Validator, Files]:
     ones. Every path the commit adds or changes is checked for its shape: a symlink or submodule
     at or under a store folder, a file in a subfolder of a collection, runtime state."""
     root = store.root
-    index = _index_entries(root)
     changed = _changed_entries(root)
+    if CONFIG_NAME in changed:
+        index = _index_entries(root)  # every record is checked again under the new config
+    else:
+        # Only what the commit changes, and the config: O(changes), not O(records).
+        index = {p: (new[2], new[3]) for p, new in changed.items() if new[2] != "000000"}
+        index |= _index_entries(root, [CONFIG_NAME])
     found = Files()
     config = store.config
     entry = index.get(CONFIG_NAME)
@@ -185,8 +199,7 @@ def staged_files(store: Store) -> tuple[Validator, Files]:
             found.problems.append(problem)
         elif validator.kind(name) is not None:
             wanted.append(name)
-    records = [n for n in index if isinstance(validator.kind(n), Collection)]
-    found.problems += collisions(records, set(names))
+    found.problems += collisions(_neighbours(root, validator, index, changed), set(names))
     olds = {n: changed[n][1] for n in wanted if n in changed and changed[n][0] in _REGULAR}
     blobs = gitio.cat_files(root, [index[n][1] for n in wanted] + list(olds.values()))
     found.files = {n: b for n in wanted if (b := blobs[index[n][1]]) is not None}
@@ -223,9 +236,46 @@ def _entry_problem(validator: Validator, path: str, mode: str) -> Problem | None
     return validator.layout(path)
 
 
-def _index_entries(root: Path) -> dict[str, tuple[str, str]]:
-    """``path -> (mode, object id)`` of every entry in the index under ``root``."""
-    listed = gitio.git("ls-files", "-s", "-z", cwd=root, keep_index=True).stdout
+def _neighbours(
+    root: Path,
+    validator: Validator,
+    index: dict[str, tuple[str, str]],
+    changed: dict[str, tuple[str, str, str, str]],
+) -> list[str]:
+    """The record files a name collision could involve: every record in the index when the
+    config changed, else the records of the folders the commit adds a record to (changing a
+    file that is already there cannot make a new collision)."""
+    if CONFIG_NAME in changed:
+        return [n for n in index if isinstance(validator.kind(n), Collection)]
+    folders = sorted(
+        {
+            path.rpartition("/")[0]
+            for path, entry in changed.items()
+            if entry[0] == "000000" and isinstance(validator.kind(path), Collection)
+        }
+    )
+    if not folders:
+        return []
+    listed = gitio.git(
+        "--literal-pathspecs",
+        "ls-files",
+        "-z",
+        "--",
+        *[f"{folder}/" for folder in folders],
+        cwd=root,
+        keep_index=True,
+    ).stdout.split("\0")
+    inside = set(folders)
+    return [n for n in listed if n.endswith(".yaml") and n.rpartition("/")[0] in inside]
+
+
+def _index_entries(root: Path, paths: list[str] | None = None) -> dict[str, tuple[str, str]]:
+    """``path -> (mode, object id)`` of every entry in the index under ``root`` (under
+    ``paths`` only, when given; they are pathspecs, passed literally)."""
+    where = ["--", *paths] if paths is not None else []
+    listed = gitio.git(
+        "--literal-pathspecs", "ls-files", "-s", "-z", *where, cwd=root, keep_index=True
+    ).stdout
     entries = {}
     for item in listed.split("\0"):
         if item:
@@ -236,10 +286,10 @@ def _index_entries(root: Path) -> dict[str, tuple[str, str]]:
     return entries
 
 
-def _changed_entries(root: Path) -> dict[str, tuple[str, str]]:
-    """``path -> (mode, object id)`` in HEAD of the paths the next commit adds, changes or turns
-    into another type of file (``000000`` and a null id for an added path). Deletions are left
-    out: nothing is left to check."""
+def _changed_entries(root: Path) -> dict[str, tuple[str, str, str, str]]:
+    """``path -> (HEAD mode, HEAD object id, index mode, index object id)`` of the paths the
+    next commit adds, changes or turns into another type of file (``000000`` and a null id in
+    HEAD for an added path). Deletions are left out: nothing is left to check."""
     listed = gitio.git(
         "diff",
         "--cached",
@@ -255,11 +305,11 @@ def _changed_entries(root: Path) -> dict[str, tuple[str, str]]:
     entries = {}
     i = 0
     while i + 1 < len(listed):
-        old_mode, _, old_sha, _, status = listed[i].lstrip(":").split(" ")
+        old_mode, new_mode, old_sha, new_sha, status = listed[i].lstrip(":").split(" ")
         paths = listed[i + 1 : i + (3 if status[0] in ("R", "C") else 2)]
         i += 1 + len(paths)
         if status[0] != "D":
-            entries[paths[-1]] = (old_mode, old_sha)
+            entries[paths[-1]] = (old_mode, old_sha, new_mode, new_sha)
     return entries
 
 

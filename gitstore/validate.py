@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +65,7 @@ class Validator:
         config: Config,
         parser: Parser,
         statuses: dict[str, tuple[str, ...]],
-        duplicate_ids: str = "error",
+        duplicate_ids: str = "warn",
     ):
         self.config = config
         self.parser = parser
@@ -248,28 +248,19 @@ def _text(path: str, data: bytes, limit: int) -> str | Problem:
 
 
 def markers(path: str, lines: list[str]) -> list[Problem]:
-    """Leftover conflict markers: a real <<<<<<< / ======= / >>>>>>> triple, in that order."""
-    found = []
-    start = middle = None
-    for number, line in enumerate(lines, 1):
-        if line.startswith("<<<<<<<") and (len(line) == 7 or line[7] == " "):
-            start, middle = number, None
-        elif line.rstrip() == "=======" and start is not None:
-            middle = number
-        elif (
-            line.startswith(">>>>>>>") and (len(line) == 7 or line[7] == " ") and middle is not None
-        ):
-            found.append(
-                Problem(
-                    path,
-                    start or number,
-                    "conflict-markers",
-                    f"unresolved merge conflict (lines {start}-{number}); keep one side "
-                    "and delete the markers",
-                )
-            )
-            start = middle = None
-    return found
+    """Leftover conflict markers, one problem per block."""
+    from gitstore.markers import marker_blocks
+
+    return [
+        Problem(
+            path,
+            start,
+            "conflict-markers",
+            f"unresolved merge conflict (lines {start}-{end}); keep one side and delete the "
+            "markers",
+        )
+        for start, end in marker_blocks(lines)
+    ]
 
 
 def secrets(path: str, text: str) -> list[Problem]:
@@ -345,23 +336,41 @@ def _version_check(path: str, text: str, rec: dict[str, object], head: bytes) ->
     return []
 
 
-def check_many(validator: Validator, found: Files) -> list[Problem]:
+PROGRESS_MIN = 200  # fewer files take well under a second: no progress bar for them
+
+
+def check_many(
+    validator: Validator, found: Files, report: Callable[[str, int, int | None], None] | None = None
+) -> list[Problem]:
     """The problems found gathering the files, then each file's, on every core when there are
-    enough files to be worth a fork."""
+    enough files to be worth a fork. ``report(what, done, total)`` hears of the progress when
+    there are many files."""
     items = [(name, data, found.heads.get(name)) for name, data in found.files.items()]
+    report = report if len(items) >= PROGRESS_MIN else None
     cores = os.cpu_count() or 1
     if len(items) < 2000 or cores < 2 or not hasattr(os, "fork"):
-        return found.problems + [
-            p for name, data, head in items for p in validator.check(name, data, head)
-        ]
+        problems = list(found.problems)
+        for done, (name, data, head) in enumerate(items):
+            if report and done % 50 == 0:
+                report("validating", done, len(items))
+            problems += validator.check(name, data, head)
+        if report:
+            report("validating", len(items), len(items))
+        return problems
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     global _worker_validator
     _worker_validator = validator  # inherited by the forked workers, never pickled
-    chunks = [items[i::cores] for i in range(cores)]
+    size = max(100, len(items) // (cores * 8))  # small chunks: even load, and progress to show
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    problems, done = [], 0
     with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork")) as pool:
-        problems = [p for part in pool.map(_check_chunk, chunks) for p in part]
+        for chunk, part in zip(chunks, pool.map(_check_chunk, chunks), strict=True):
+            problems += part
+            done += len(chunk)
+            if report:
+                report("validating", done, len(items))
     order = {name: i for i, (name, _, _) in enumerate(items)}
     # by file only: the sort is stable, so each file's problems keep the order one process
     # gives them (by line would differ from it)

@@ -7,8 +7,11 @@ land between staging and committing.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +20,7 @@ from gitstore.errors import GitStoreError, NotFound, RecordError, UsageError
 from gitstore.record import META, loads, same
 
 if TYPE_CHECKING:
+    from gitstore.merge.bulk import Report
     from gitstore.store import Record, Store
 
 
@@ -47,14 +51,31 @@ def _git_retrying(store: Store, *args: str) -> str:
                 f"{store.lock_timeout:g} s; let it finish (or remove the lock if no git runs)",
                 store.root,
             )
-        last = detail.splitlines()[-1] if detail else f"exit {done.returncode}"
-        raise GitStoreError(f"git {args[0]} failed: {last}", store.root)
+        command = next(a for a in args if not a.startswith("-"))
+        raise _git_failed(store, command, detail, done.returncode)
+
+
+def _git_failed(store: Store, command: str, detail: str, code: int) -> GitStoreError:
+    """A failed git command as one error line; the lines above it (what a hook printed: the
+    problems that refused a commit) travel as the error's details, shown above it."""
+    lines = [line for line in detail.splitlines() if line.strip()]
+    last = lines.pop() if lines else f"exit {code}"
+    if command == "commit" and "commit refused" in last:
+        err = GitStoreError(
+            "the pre-commit hook refused the commit: fix the problems above, then run "
+            "'gitstore commit' again (nothing was committed)"
+        )
+    else:
+        err = GitStoreError(f"git {command} failed: {last}", store.root)
+    err.details = lines
+    return err
 
 
 def commit(store: Store, message: str | None = None) -> str | None:
     """Stage and commit the store's files only; the commit id, or None when nothing changed.
     During a merge (after ``gitstore resolve``), it concludes the merge instead: git commits a
-    merge whole, so every conflicted file must be resolved first."""
+    merge whole, so every conflicted file must be resolved first. The message and the paths go
+    to git in files, never in one argument list (thousands of paths do not fit in one)."""
     paths = [p for p in store_paths(store) if os.path.lexists(store.root / p)]
     with store.lock("store.lock"):
         if merging(store):
@@ -62,13 +83,37 @@ def commit(store: Store, message: str | None = None) -> str | None:
             _git_retrying(store, "add", "-A", "--", *paths)
             return _conclude_merge(store, message)
         _git_retrying(store, "add", "-A", "--", *paths)
-        changed = gitio.git("diff", "--cached", "--name-only", "--", *paths, cwd=store.root).stdout
-        names = [n for n in changed.splitlines() if n]
+        changed = gitio.git(
+            "diff", "--cached", "--name-only", "--relative", "-z", "--", *paths, cwd=store.root
+        ).stdout
+        names = [n for n in changed.split("\0") if n]
         if not names:
             return None
         text = message or describe_changes(store, names)
-        _git_retrying(store, "commit", "-q", "-m", text, "--only", "--", *names)
+        with _spilled(store, text, names) as (message_file, pathspec_file):
+            _git_retrying(
+                store,
+                "--literal-pathspecs",
+                "commit",
+                "-q",
+                "-F",
+                message_file,
+                "--only",
+                f"--pathspec-from-file={pathspec_file}",
+                "--pathspec-file-nul",
+            )
         return gitio.git("rev-parse", "HEAD", cwd=store.root).stdout.strip()
+
+
+@contextlib.contextmanager
+def _spilled(store: Store, message: str, names: list[str]) -> Iterator[tuple[str, str]]:
+    """A commit message and a NUL-separated list of paths in files of the per-clone state."""
+    fs.ensure_dir(store.state)
+    with tempfile.TemporaryDirectory(prefix="commit-", dir=store.state) as folder:
+        message_file, pathspec_file = Path(folder) / "message", Path(folder) / "pathspec"
+        message_file.write_bytes(message.encode("utf-8"))
+        pathspec_file.write_bytes(b"".join(os.fsencode(n) + b"\0" for n in names))
+        yield str(message_file), str(pathspec_file)
 
 
 def merging(store: Store) -> bool:
@@ -140,26 +185,54 @@ def changed_fields(old: bytes, new: bytes) -> list[str]:
     return [k for k in keys if k not in (*META, "clocks") and not same(before.get(k), after.get(k))]
 
 
-# ---------------------------------------------------------------- sync
+# ---------------------------------------------------------------- merge and sync
+
+
+def merge(store: Store, revision: str, *, commit: bool = True) -> Report:
+    """Merge ``revision`` into the current branch, every store file both sides changed merged
+    in this process (:mod:`gitstore.merge.bulk`); commits unless ``commit`` is False or
+    conflicts are left. Takes the store lock: no store write lands while git rewrites files."""
+    from gitstore.merge.bulk import merge as bulk_merge
+
+    with store.lock("store.lock"):
+        return bulk_merge(store, revision, commit=commit)
+
+
+def listed(paths: list[str], most: int = 10) -> str:
+    """Paths for a message: the first ``most``, and how many more."""
+    shown = ", ".join(paths[:most])
+    return shown + (f" and {len(paths) - most} more" if len(paths) > most else "")
 
 
 def sync(
-    store: Store, remote: str = "origin", branch: str | None = None, attempts: int = 30
+    store: Store,
+    remote: str = "origin",
+    branch: str | None = None,
+    attempts: int = 30,
+    report: Callable[[str, int, int | None], None] | None = None,
 ) -> dict[str, Any]:
-    """Commit pending changes, fetch, merge (the driver does the work), push; on a rejected push,
-    fetch-merge-push again with backoff, ``attempts`` times at most. Never force-pushes."""
+    """Commit pending changes, fetch, merge (store files in one process, as :func:`merge`),
+    push; on a rejected push, fetch-merge-push again with backoff, ``attempts`` times at most.
+    Never force-pushes. ``report(step, attempt, None)`` hears of each step."""
     import random
 
+    def step(what: str, attempt: int = 1) -> None:
+        if report:
+            report(what if attempt == 1 else f"{what} (attempt {attempt})", attempt, None)
+
     _check_remote(store, remote, branch)
+    step("committing")
     commit(store)
     branch = branch or gitio.git("rev-parse", "--abbrev-ref", "HEAD", cwd=store.root).stdout.strip()
     incoming = 0
     for attempt in range(1, attempts + 1):
         with store.lock("store.lock"):  # no store write while git rewrites the files
+            step(f"fetching and merging {remote}/{branch}", attempt)
             new, outgoing, known = _fetch_and_merge(store, remote, branch)
             incoming += new
             if known and outgoing == 0:
                 return {"incoming": incoming, "outgoing": 0, "attempts": attempt}
+            step(f"pushing {outgoing} commit(s) to {remote}/{branch}", attempt)
             pushed = gitio.git("push", "-q", remote, f"HEAD:{branch}", cwd=store.root, check=False)
         if pushed.returncode == 0:
             return {"incoming": incoming, "outgoing": outgoing, "attempts": attempt}
@@ -201,13 +274,12 @@ def _fetch_and_merge(store: Store, remote: str, branch: str) -> tuple[int, int, 
     counts = gitio.git("rev-list", "--left-right", "--count", f"HEAD...{upstream}", cwd=store.root)
     outgoing, new = (int(n) for n in counts.stdout.split())
     if new:
-        merged = gitio.git("merge", "-q", "--no-edit", upstream, cwd=store.root, check=False)
-        if merged.returncode != 0:
-            left = gitio.git(
-                "diff", "--name-only", "--diff-filter=U", cwd=store.root
-            ).stdout.split()
+        from gitstore.merge.bulk import merge as bulk_merge
+
+        report = bulk_merge(store, upstream)
+        if report.conflicts:
             raise GitStoreError(
-                f"the merge left conflicts in {', '.join(left) or 'the working tree'}: see "
+                f"the merge left conflicts in {listed(report.conflicts)}: see "
                 "'gitstore conflicts', resolve, commit, then sync again",
                 store.root,
             )
@@ -237,6 +309,11 @@ def conflicts(store: Store, unmerged: str | None = None) -> list[dict[str, Any]]
     found: list[dict[str, Any]] = []
     for name in store.config.collections:
         for record_id, rec, err in store.scan(name, conflicted=True):
+            if isinstance(err, UsageError):  # a file name that is no id (a newline in it, say)
+                folder = store.config.collections[name].path.strip("/")
+                path = f"{folder}/{record_id}.yaml"
+                found.append({"path": path, "fields": [], "problem": err.message})
+                continue
             if err is not None:
                 if not isinstance(err, RecordError):
                     raise err
@@ -345,6 +422,8 @@ def resolve(
 
 def status(store: Store) -> dict[str, Any]:
     import threading
+
+    store.sweep()
 
     from gitstore.index import session
     from gitstore.index.checks import worktree

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -100,7 +101,8 @@ def test_unchanged_edit(store_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "command",
     ["init", "install", "add", "get", "set", "rm", "list", "edit", "validate", "merge-driver"]
-    + ["commit", "sync", "log", "conflicts", "resolve", "status", "doctor", "check-merge"]
+    + ["commit", "merge", "sync", "log", "conflicts", "resolve", "status", "doctor", "check-merge"]
+    + ["import", "export"]
     + [
         f"roadmap {c}"
         for c in ["list", "show", "add", "set", "status", "move", "renumber", "rm", "edit", "next"]
@@ -164,3 +166,15 @@ def test_a_deleted_record_is_restored_explicitly_and_log_of_nothing_fails(store_
     for unknown in ("T-404", "99.5"):
         res = gitstore("log", unknown, cwd=store_dir)
         assert res.returncode == 1 and "history" in res.stderr
+
+
+def test_init_runs_plain_git_and_imports_no_gitpython(tmp_path: Path) -> None:
+    """gitstore runs git itself (docs/workflow.md, "Why plain git"): GitPython is not needed."""
+    code = (
+        "import sys; from gitstore.cli import main; "
+        f"rc = main(['init', {str(tmp_path / 'p')!r}]); "
+        "print(rc, 'git' in sys.modules)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.stdout.splitlines()[-1] == "0 False", res.stdout + res.stderr
+    assert (tmp_path / "p" / ".git").is_dir()

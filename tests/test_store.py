@@ -229,3 +229,13 @@ def test_many_distinct_records_in_one_process(store: Store) -> None:
 def test_a_write_inside_a_transaction_must_go_through_it(store: Store) -> None:
     with pytest.raises(UsageError, match="through the transaction"), store.transaction():
         store.put("tasks", {"id": "T-1", "title": "x"})
+
+
+def test_open_lists_no_folder_and_a_sweep_clears_what_a_crash_left(store: Store) -> None:
+    store.put("tasks", {"id": "T-1", "title": "x"})
+    temp = fs.write_temp(store.path_of("tasks", "T-1"), b"a write that was killed")
+    Store.open(store.root)
+    assert temp.exists()  # harmless where it is: ignored by git and by every reader
+    assert Store.open(store.root).get("tasks", "T-1")["title"] == "x"
+    Store.open(store.root).sweep()
+    assert not temp.exists()

@@ -1,13 +1,17 @@
 """The ``gitstore`` command: a thin typer skin over :class:`gitstore.Store`.
 
-Exit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, 4 version conflict, 5 not a store.
+Exit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, 4 version conflict, 5 not a store,
+6 remote unreachable (``gitstore.errors.EXIT_CODES`` says what produces each).
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
+
+TYPE_CHECKING = False  # not typing's: importing typing costs start-up time
+if TYPE_CHECKING:
+    import typer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,13 +24,16 @@ def main(argv: list[str] | None = None) -> int:
         from gitstore.merge.driver import main as merge_driver
 
         return merge_driver(args[1:])
+    import signal
+
     import typer
 
     # typer 0.26 vendors click; its UsageError covers every argument-parser error.
-    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+    from typer._click.exceptions import Abort, NoArgsIsHelpError, UsageError
 
-    from gitstore.cli import records, roadmap, setup, validate, workflow  # noqa: F401  (registers the commands)
-    from gitstore.cli.common import app, usage_failure
+    from gitstore.cli.common import usage_failure
+
+    app = command_tree()
 
     # SIGTERM unwinds like Ctrl-C: temp files are removed and locks released on the way out.
     previous = signal.signal(signal.SIGTERM, _terminated)
@@ -44,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         return usage_failure(
             err.format_message(), err.ctx.command_path if err.ctx else "gitstore", args
         )
+    except Abort:  # a prompt got Ctrl-C or end of input
+        print("gitstore: aborted; nothing was changed", file=sys.stderr)
+        return 1
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)
@@ -66,6 +76,26 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def command_tree() -> typer.Typer:
+    """The app with every command registered: what ``main`` runs, and what docs/cli.md and the
+    docs tests walk (so a command module added here is documented and tested, or they fail)."""
+    from gitstore.cli import (  # noqa: F401
+        audit,
+        io,
+        notify,
+        records,
+        roadmap,
+        schema,
+        setup,
+        validate,
+        watch,
+        workflow,
+    )
+    from gitstore.cli.common import app
+
+    return app
 
 
 def _terminated(signum: int, frame: object) -> None:

@@ -14,13 +14,12 @@ from typing import Annotated, Any
 
 import typer
 
-from gitstore.errors import GitStoreError, UsageError
+from gitstore.errors import GitStoreError, UsageError, exit_summary
 
 app = typer.Typer(
     name="gitstore",
     help="Planning data (roadmap, tasks, notifications) as plain files in git, safe under "
-    "concurrent editing.\n\nExit codes: 0 ok, 1 problems found, 2 usage, 3 lock timeout, "
-    "4 version conflict, 5 not a store, 6 remote unreachable.",
+    f"concurrent editing.\n\nExit codes: {exit_summary()} (docs/cli.md).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,
@@ -189,8 +188,13 @@ def usage_failure(message: str, command: str, args: list[str]) -> int:
 def _fail(st: State, err: GitStoreError) -> None:
     err.path = relative_path(err.path)
     if st.json:
-        emit_json({"error": {"code": err.code, "message": err.message, "path": err.path}})
+        body: dict[str, Any] = {"code": err.code, "message": err.message, "path": err.path}
+        if err.details:
+            body["details"] = err.details
+        emit_json({"error": body})
     else:
+        for line in err.details:
+            print(line, file=sys.stderr)
         print(f"gitstore: {err}", file=sys.stderr)
     raise typer.Exit(err.exit_code) from None
 

@@ -45,8 +45,16 @@ def _roadmap(root: str) -> Any:
 def _report(st: Any, section: dict[str, Any], verb: str) -> None:
     if st.json:
         emit_json(section)
-    else:
-        print(f"{section['label']} {verb} (version {section.get('version', '-')})")
+        return
+    version = section.get("version")
+    print(f"{_called(section)} {verb}" + (f" (version {version})" if version else ""))
+
+
+def _called(section: dict[str, Any]) -> str:
+    """``PRIORITY 2.5``, or ``PRIORITY 3 (3#2)`` for one of several sections numbered 3."""
+    label = str(section.get("label", section.get("id", "")))
+    unique = section.get("id")
+    return label if not unique or unique == section.get("number") else f"{label} ({unique})"
 
 
 @roadmap_app.command("list")
@@ -194,12 +202,14 @@ def move(
     commit: CommitFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Move a section after or before another one.
+    """Move a section after or before another one (give one of --after, --before).
 
     Example: gitstore roadmap move 7 --before 3
     """
     st = state(ctx, json_out)
     with handled(st, edit=True, commit=commit):
+        if after is not None and before is not None:
+            raise UsageError("give --after or --before, not both")
         _report(st, _roadmap(st.root).move(name, after=after, before=before), "moved")
 
 
@@ -222,19 +232,43 @@ def renumber(
 
 @roadmap_app.command()
 def rm(
-    ctx: typer.Context, name: SectionId, commit: CommitFlag = False, json_out: JsonFlag = False
+    ctx: typer.Context,
+    name: SectionId,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask (required when stdin is not a terminal)."),
+    ] = False,
+    commit: CommitFlag = False,
+    json_out: JsonFlag = False,
 ) -> None:
-    """Remove a section.
+    """Remove a section and its text. On a terminal it asks first; elsewhere (a script, a
+    daemon) it refuses unless given --yes.
 
-    Example: gitstore roadmap rm 4.2
+    Example: gitstore roadmap rm 4.2 --yes
     """
     st = state(ctx, json_out)
     with handled(st, edit=True, commit=commit):
-        section = _roadmap(st.root).remove(name)
+        roadmap = _roadmap(st.root)
+        if not yes:
+            _confirm_removal(roadmap, name)
+        section = roadmap.remove(name)
         if st.json:
             emit_json(section)
         else:
-            print(f"{section['label']} removed")
+            print(f"{_called(section)} removed")
+
+
+def _confirm_removal(roadmap: Any, name: str) -> None:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"roadmap rm {name}: not on a terminal, so not asking; pass --yes to remove it "
+            "(nothing was removed)"
+        )
+    section = roadmap.get(name)
+    lines = roadmap.section_text(name).count("\n")
+    question = f"Remove {_called(section)}: {section['title']} ({lines} lines)?"
+    if not typer.confirm(question, default=False, err=True):
+        raise GitStoreError("nothing was removed")
 
 
 @roadmap_app.command()

@@ -40,23 +40,29 @@ def validate(
     """
     st = state(ctx, json_out)
     with handled(st):
+        from gitstore.cli.progress import progress
         from gitstore.sources import staged_files, worktree_files
         from gitstore.store import Store
         from gitstore.validate import check_many
 
         store = Store.open(st.root)
         wanted = None if all_ or not paths else [_relative(store.root, p) for p in paths]
+        if wanted is None:
+            store.sweep()
         if staged:
             validator, found = staged_files(store)
-            problems, checked = check_many(validator, found), len(found.files)
+            with progress(st) as report:
+                problems, checked = check_many(validator, found, report), len(found.files)
         elif wanted is None:
             from gitstore.index.checks import worktree
 
-            problems, checked = worktree(store, store.roadmap().validator())
+            with progress(st) as report:
+                problems, checked = worktree(store, store.roadmap().validator(), report)
         else:
             validator = store.roadmap().validator()
             found = worktree_files(store.root, validator, wanted)
-            problems, checked = check_many(validator, found), len(found.files)
+            with progress(st) as report:
+                problems, checked = check_many(validator, found, report), len(found.files)
         errors = [p for p in problems if p.severity == "error"]
         if st.json:
             emit_json({"checked": checked, "problems": [_as_dict(p) for p in problems]})

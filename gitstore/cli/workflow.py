@@ -1,7 +1,8 @@
-"""Git workflow commands: commit, log, conflicts, resolve, status."""
+"""Git workflow commands: commit, merge, conflicts, resolve, status, sync (log: cli.audit)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -13,7 +14,6 @@ from gitstore.cli.common import (
     handled,
     parse_assignments,
     state,
-    to_jsonable,
 )
 
 
@@ -51,47 +51,6 @@ def commit(
             emit_json({"commit": sha})
         else:
             print(f"committed {sha[:12]}" if sha else "nothing to commit")
-
-
-@app.command()
-def log(
-    ctx: typer.Context,
-    name: Annotated[
-        str,
-        typer.Argument(
-            metavar="ID", help="A record (ID or COLLECTION/ID) or a roadmap section id."
-        ),
-    ],
-    json_out: JsonFlag = False,
-) -> None:
-    """The history of one record or roadmap section: commit, author, date, version, changes.
-
-    Example: gitstore log T-42
-    """
-    st = state(ctx, json_out)
-    with handled(st):
-        from gitstore.errors import NotFound
-        from gitstore.history import record_log, section_log
-
-        store = _store(st.root)
-        try:
-            collection, record_id = store.resolve(name)
-            entries = record_log(store, collection, record_id)
-        except NotFound:
-            try:
-                entries = section_log(store, name)
-            except NotFound:
-                raise NotFound(f"no record or roadmap section {name!r} in git's history") from None
-        if st.json:
-            emit_json(entries)
-            return
-        for entry in entries:
-            print(
-                f"{entry['commit'][:12]} {entry['date']} {entry['author']} "
-                f"v{entry['version']} {entry['event']}"
-            )
-            for key, (old, new) in entry["changes"].items():
-                print(f"    {key}: {to_jsonable(old)!r} -> {to_jsonable(new)!r}")
 
 
 @app.command()
@@ -271,10 +230,12 @@ def check_merge(
     """
     st = state(ctx, json_out)
     with handled(st):
+        from gitstore.cli.progress import progress
         from gitstore.doctor import check_merges, fix_merges
 
         store = _store(st.root)
-        found = check_merges(store, revisions)
+        with progress(st) as report:
+            found = check_merges(store, revisions, report)
         sha = fix_merges(store, found) if fix and found else None
         if st.json:
             emit_json(
@@ -296,6 +257,73 @@ def check_merge(
 
 
 @app.command()
+def merge(
+    ctx: typer.Context,
+    revision: Annotated[
+        str, typer.Argument(metavar="BRANCH", help="The branch (or commit) to merge into HEAD.")
+    ],
+    no_commit: Annotated[
+        bool, typer.Option("--no-commit", help="Stage the merge but do not commit it.")
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Merge a branch as 'git merge' does, every store file both sides changed merged in this one
+    process: the merge driver's result, byte for byte, without a process per file.
+
+    Conflicts are left as the driver leaves them ('gitstore conflicts' lists them); exit 1 then.
+    A criss-cross history is merged by git with the per-file driver.
+
+    Example: gitstore merge origin/main
+    """
+    st = state(ctx, json_out)
+    with handled(st):
+        from gitstore.workflow import listed
+        from gitstore.workflow import merge as do_merge
+
+        report = do_merge(_store(st.root), revision, commit=not no_commit)
+        if st.json:
+            emit_json(
+                {
+                    "revision": report.revision,
+                    "how": report.how,
+                    "reason": report.reason,
+                    "merged": report.merged,
+                    "conflicts": report.conflicts,
+                    "commit": report.commit,
+                    "notes": [{"path": p, "note": n} for p, n in report.notes],
+                }
+            )
+        else:
+            if report.output:
+                print(report.output)
+            for path, note in report.notes:
+                print(f"gitstore merge: {path}: {note}", file=sys.stderr)
+            print(_merge_summary(report, listed))
+        if report.conflicts:
+            raise typer.Exit(1)
+
+
+def _merge_summary(report: Any, listed: Any) -> str:
+    if report.how == "up to date":
+        return "already up to date"
+    if report.how == "fast-forward":
+        return f"fast-forwarded to {report.commit[:12] if report.commit else report.revision}"
+    how = (
+        f"{report.merged} store file(s) merged in one process"
+        if report.how == "bulk"
+        else f"merged by git with the per-file driver ({report.reason})"
+    )
+    if report.conflicts:
+        return (
+            f"{how}; conflicts left in {listed(report.conflicts)}: 'gitstore conflicts' lists "
+            "them; resolve, then 'gitstore commit'"
+        )
+    if report.commit:
+        return f"{how}; committed {report.commit[:12]}"
+    return f"{how}; staged, not committed ('gitstore commit' concludes the merge)"
+
+
+@app.command()
 def sync(
     ctx: typer.Context,
     remote: Annotated[str, typer.Argument(help="The remote to sync with.")] = "origin",
@@ -304,19 +332,30 @@ def sync(
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Commit, fetch, merge (the driver merges), push; retried when someone pushed first.
+    """Commit, fetch, merge (as 'gitstore merge'), push; retried when someone pushed first.
 
     Never force-pushes. Exit 6 when the remote is unreachable (local commits stay), 1 when a merge
-    left conflicts.
+    left conflicts. --json reports the commits, records and roadmap sections that came in and went
+    out, the conflicts, and the duration.
 
     Example: gitstore sync origin
     """
     st = state(ctx, json_out)
     with handled(st):
-        from gitstore.workflow import sync as do_sync
+        from gitstore.cli.progress import progress
+        from gitstore.errors import GitStoreError
+        from gitstore.sync_report import sync as do_sync
 
-        report = do_sync(_store(st.root), remote, branch)
+        with progress(st, counted=False) as step:
+            report = do_sync(_store(st.root), remote, branch, progress=step)
+        if "error" in report and not st.json:
+            raise GitStoreError(report["error"])
         if st.json:
             emit_json(report)
         else:
-            print(f"synced: {report['incoming']} commit(s) in, {report['outgoing']} out")
+            print(
+                f"synced: {report['incoming']} commit(s) in, {report['outgoing']} out; "
+                f"{len(report['records_in'])} record(s) in, {len(report['records_out'])} out"
+            )
+        if "error" in report:
+            raise typer.Exit(1)

@@ -23,12 +23,15 @@ from gitstore.index.keys import code_key
 from gitstore.index.listing import REG
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from gitstore.index import Index
     from gitstore.index.listing import Listing
     from gitstore.store import Store
     from gitstore.validate import Problem, Validator
+
+    Report = Callable[[str, int, "int | None"], None]
 
 ALWAYS = 1 << 62  # a pdue no clock reaches: compute again at every use
 READ, FILE = 0, 1  # where a stored problem goes: with the unreadable files, or the file's own
@@ -97,12 +100,13 @@ def _due(rec: dict[str, Any] | None, problems: list[Problem]) -> int | None:
 
 
 def worktree_problems(
-    index: Index, store: Store, validator: Validator
+    index: Index, store: Store, validator: Validator, report: Report | None = None
 ) -> tuple[list[Problem], int]:
     """``check_many(validator, worktree_files(store.root, validator, None))`` and how many files
-    it read, from stored outcomes where the files did not change."""
+    it read, from stored outcomes where the files did not change. ``report(what, done, total)``
+    hears of each collection checked, when there are many files."""
     from gitstore.sources import _listing, collisions, read_problem
-    from gitstore.validate import MAX_ROADMAP_BYTES
+    from gitstore.validate import MAX_ROADMAP_BYTES, PROGRESS_MIN
 
     pkey = key(store)
     listing: list[Problem] = []
@@ -120,6 +124,9 @@ def worktree_problems(
         _listing(store.root, coll.path, listing, odd)
         colliding += [f"{coll.path}/{n}" for n in groups]
         checked += regular
+        if report is not None and checked >= PROGRESS_MIN:
+            report("validating", checked - regular, checked)  # this folder's outcomes, then
+            report("validating", checked, checked)  # gathered
         for name, text in sorted(stored):
             section, found = json.loads(text)
             problems = [_problem(f"{coll.path}/{name}", *item) for item in found]
@@ -182,7 +189,9 @@ def _kind(fmt: int) -> str:
     return "file" if fmt == REG else "other"
 
 
-def worktree(store: Store, validator: Validator) -> tuple[list[Problem], int]:
+def worktree(
+    store: Store, validator: Validator, report: Report | None = None
+) -> tuple[list[Problem], int]:
     """Every problem of the working tree's store files and how many files were checked: from
     the index where it can, else by reading every file (the same result either way)."""
     if store.use_index:
@@ -190,11 +199,11 @@ def worktree(store: Store, validator: Validator) -> tuple[list[Problem], int]:
 
         try:
             with using(store) as index:
-                return worktree_problems(index, store, validator)
+                return worktree_problems(index, store, validator, report)
         except Unusable:
             fell_back()
     from gitstore.sources import worktree_files
     from gitstore.validate import check_many
 
     found = worktree_files(store.root, validator, None)
-    return check_many(validator, found), len(found.files)
+    return check_many(validator, found, report), len(found.files)

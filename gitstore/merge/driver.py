@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
         def __call__(self, base: str, ours: str, theirs: str, path: str) -> int: ...
 
+    LineMerge = Callable[[], tuple[int, bytes | None]]
+
 # Paths are plain strings here: pathlib costs 8 ms to import, paid once per merged file.
 
 CLEAN, CONFLICTS, FAILED = 0, 1, 2
@@ -53,77 +55,120 @@ def main(argv: list[str]) -> int:
         return FAILED
 
 
+class Merged:
+    """What the driver decides for one file: its exit code, the bytes it leaves in %A (None when
+    git's line merge already wrote them there) and what it says about the file."""
+
+    __slots__ = ("code", "data", "notes")
+
+    def __init__(self, code: int, data: bytes | None, notes: list[str]):
+        self.code, self.data, self.notes = code, data, notes
+
+
 def merge_files(base: str, ours: str, theirs: str, path: str) -> int:
     if os.environ.get("GITSTORE_MERGE") == "0":
         return line_merge(base, ours, theirs, path)
-    is_roadmap = path.endswith(".md")
-    try:
-        texts = [_read(base), _read(ours), _read(theirs)]
-    except UnicodeDecodeError:
-        if is_roadmap:
-            return line_merge(base, ours, theirs, path, "not UTF-8 text")
-        return _record_line_merge(base, ours, theirs, path, "not UTF-8 text")
-    base_text, ours_text, theirs_text = texts
-    if is_roadmap:
-        return _merge_roadmap(base_text, ours_text, theirs_text, ours, path)
-    result, why = _merged_record(base_text, ours_text, theirs_text, path, ".")
-    if result is None:
-        return _record_line_merge(base, ours, theirs, path, why)
-    _write(ours, result.text)
-    for note in result.notes:
-        _say(path, note)
-    if result.conflicts:
-        _say(
-            path,
-            f"conflicting edits of {', '.join(result.conflicts)} "
-            "(see its conflicts: block; 'gitstore resolve' or edit it)",
-        )
-        return CONFLICTS
-    if any(line.startswith("conflicts:") for line in result.text.splitlines()):
-        _say(path, "a side still holds an unresolved conflicts: block; 'gitstore resolve' it")
-        return CONFLICTS
-    return CLEAN
 
+    def line() -> tuple[int, bytes | None]:
+        code = line_merge(base, ours, theirs, path)
+        return code, (_read_bytes(ours) if code == CLEAN else None)
 
-def _merge_roadmap(base_text: str, ours_text: str, theirs_text: str, ours: str, path: str) -> int:
-    from gitstore.merge.roadmap import merge_roadmap
-
-    merged = merge_roadmap(base_text, ours_text, theirs_text, _roadmap_parser("."))
+    merged = merge_data(_read_bytes(base), _read_bytes(ours), _read_bytes(theirs), path, ".", line)
+    if merged.data is not None:
+        _write(ours, merged.data)
     for note in merged.notes:
         _say(path, note)
-    _write(ours, merged.text)
-    if merged.conflicts:
-        _say(path, f"{merged.conflicts} conflict(s) in {', '.join(merged.conflicted)}")
-        return CONFLICTS
-    from gitstore.roadmap import unfenced
-    from gitstore.validate import markers
+    return merged.code
 
-    left = markers(path, list(unfenced(merged.text)))
-    if left:
-        _say(
-            path,
-            f"the merged text holds {len(left)} block(s) of conflict markers a side already had "
-            f"(the first at line {left[0].line}); resolve them, then commit",
+
+def merge_data(
+    base: bytes,
+    ours: bytes,
+    theirs: bytes,
+    path: str,
+    root: str,
+    line: LineMerge,
+    parser: Parser | None = None,
+) -> Merged:
+    """The driver's whole decision for one file, from the three versions' bytes (an empty base:
+    add/add). ``line()`` runs git's line merge of them, returning its exit code and, when clean,
+    its result; ``root`` holds the gitstore.yaml that configures the merge (``parser``, when
+    given, is the roadmap parser read from it beforehand). Shared by the per-file driver and
+    the bulk merge (:mod:`gitstore.merge.bulk`), so both give the same bytes."""
+    is_roadmap = path.endswith(".md")
+    notes: list[str] = []
+    try:
+        base_text, ours_text, theirs_text = (_decode(data) for data in (base, ours, theirs))
+    except UnicodeDecodeError:
+        if is_roadmap:
+            notes.append("not UTF-8 text; using a line merge")
+            code, _ = line()
+            return Merged(code, None, notes)
+        return _record_line_merge(line, path, root, "not UTF-8 text", notes)
+    if is_roadmap:
+        return _merge_roadmap(base_text, ours_text, theirs_text, path, root, parser, notes)
+    result, why = _merged_record(base_text, ours_text, theirs_text, path, root)
+    if result is None:
+        return _record_line_merge(line, path, root, why, notes)
+    notes += result.notes
+    data = result.text.encode("utf-8")
+    if result.conflicts:
+        notes.append(
+            f"conflicting edits of {', '.join(result.conflicts)} "
+            "(see its conflicts: block; 'gitstore resolve' or edit it)"
         )
-        return CONFLICTS
-    return CLEAN
+        return Merged(CONFLICTS, data, notes)
+    if any(line.startswith("conflicts:") for line in result.text.splitlines()):
+        notes.append("a side still holds an unresolved conflicts: block; 'gitstore resolve' it")
+        return Merged(CONFLICTS, data, notes)
+    return Merged(CLEAN, data, notes)
 
 
-def _record_line_merge(base: str, ours: str, theirs: str, path: str, why: str) -> int:
+def _merge_roadmap(
+    base_text: str,
+    ours_text: str,
+    theirs_text: str,
+    path: str,
+    root: str,
+    parser: Parser | None,
+    notes: list[str],
+) -> Merged:
+    from gitstore.merge.roadmap import merge_roadmap
+
+    merged = merge_roadmap(base_text, ours_text, theirs_text, parser or _roadmap_parser(root))
+    notes += merged.notes
+    data = merged.text.encode("utf-8")
+    if merged.conflicts:
+        notes.append(f"{merged.conflicts} conflict(s) in {', '.join(merged.conflicted)}")
+        return Merged(CONFLICTS, data, notes)
+    from gitstore.markers import marker_blocks
+    from gitstore.roadmap import unfenced
+
+    left = marker_blocks(unfenced(merged.text))
+    if left:
+        notes.append(
+            f"the merged text holds {len(left)} block(s) of conflict markers a side already had "
+            f"(the first at line {left[0][0]}); resolve them, then commit"
+        )
+        return Merged(CONFLICTS, data, notes)
+    return Merged(CLEAN, data, notes)
+
+
+def _record_line_merge(line: LineMerge, path: str, root: str, why: str, notes: list[str]) -> Merged:
     """A record the field merge could not produce validly: git's line merge, and exit 0 only
     when that is clean and a valid record. Otherwise it stays, markers and all (no text lost),
     as a conflict for a person."""
-    code = line_merge(base, ours, theirs, path)
+    code, data = line()
     if code == CLEAN:
-        invalid = _invalid(path, ours, ".")
+        invalid = _invalid_data(path, data or b"", root)
         if invalid is None:
-            _say(path, f"{why}; merged line by line")
-            return CLEAN
-        _say(path, f"{why}; git's line merge is clean, but {invalid}: left as a conflict")
-        return CONFLICTS
+            notes.append(f"{why}; merged line by line")
+            return Merged(CLEAN, None, notes)
+        notes.append(f"{why}; git's line merge is clean, but {invalid}: left as a conflict")
+        return Merged(CONFLICTS, None, notes)
     if code == CONFLICTS:
-        _say(path, f"{why}; left git's line merge, conflict markers and all, to resolve by hand")
-    return code
+        notes.append(f"{why}; left git's line merge, conflict markers and all, to resolve by hand")
+    return Merged(code, None, notes)
 
 
 def _merged_record(
@@ -141,10 +186,8 @@ def _merged_record(
     return (None, invalid) if invalid else (result, "")
 
 
-def _invalid(path: str, file: str, root: str) -> str | None:
-    """Why the record file ``file`` (for ``path``) is not a valid record, or None."""
-    with open(file, "rb") as handle:
-        data = handle.read()
+def _invalid_data(path: str, data: bytes, root: str) -> str | None:
+    """Why the record file bytes ``data`` (for ``path``) are not a valid record, or None."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -192,25 +235,38 @@ def _say(path: str, message: str) -> None:
     print(f"gitstore merge-driver: {path}: {message}", file=sys.stderr)
 
 
-def _read(path: str) -> str:
+def _read_bytes(path: str) -> bytes:
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except FileNotFoundError:
-        return ""  # add/add: merge against an empty base
+        return b""  # add/add: merge against an empty base
+
+
+def _decode(data: bytes) -> str:
     if b"\0" in data:
         raise UnicodeDecodeError("utf-8", data, 0, 1, "binary")
     return data.decode("utf-8")
 
 
-def _write(path: str, text: str) -> None:
+def _write(path: str, data: bytes) -> None:
     # %A is git's own temp file: overwrite it in place, as git expects.
     with open(path, "wb") as handle:
-        handle.write(text.encode("utf-8"))
+        handle.write(data)
 
 
-def line_merge(base: str, ours: str, theirs: str, path: str, why: str | None = None) -> int:
-    """git's own line merge (``git merge-file``), writing into ours like git does."""
+def line_merge(
+    base: str,
+    ours: str,
+    theirs: str,
+    path: str,
+    why: str | None = None,
+    cwd: str | None = None,
+    said: list[str] | None = None,
+) -> int:
+    """git's own line merge (``git merge-file``), writing into ours like git does. It runs in
+    ``cwd`` (git runs a driver at the top of the work tree, whose config, such as
+    ``merge.conflictStyle``, applies); what it prints goes to stderr, or into ``said``."""
     import subprocess
 
     if why:
@@ -233,8 +289,13 @@ def line_merge(base: str, ours: str, theirs: str, path: str, why: str | None = N
             str(theirs),
         ],
         env=env,
+        cwd=cwd,
+        stderr=None if said is None else subprocess.PIPE,
+        text=True,
         check=False,
     )
+    if said is not None:
+        said += [line for line in done.stderr.splitlines() if line.strip()]
     return CLEAN if done.returncode == 0 else CONFLICTS if done.returncode > 0 else FAILED
 
 
@@ -289,6 +350,15 @@ class _Settings:
 
 
 _loaded: dict[str, _Settings] = {}
+
+
+def prepare(root: str) -> Parser:
+    """Read ``root``'s gitstore.yaml now, as the driver would at this moment (a bulk merge reads
+    it before git changes the work tree: git calls the driver before it writes any file), and
+    return the roadmap parser it configures."""
+    _loaded.pop(os.path.abspath(root), None)
+    _settings(root)
+    return _roadmap_parser(root)
 
 
 def _settings(root: str) -> _Settings:

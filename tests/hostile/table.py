@@ -26,6 +26,7 @@ MODULES = (
     "test_ids",
     "test_signals",
     "test_locks",
+    "test_watch_notify",
 )
 
 HEADER = """\

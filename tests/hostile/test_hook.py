@@ -238,8 +238,8 @@ CASES = [
         COMMIT,
         1,
         ("records/tasks/.gitstore-tmp-T-1.yaml.1.deadbeef",),
-        REFUSED + ": a gitstore temp file is never committed (the sweep on open may remove the "
-        "worktree copy)",
+        REFUSED + ": a gitstore temp file is never committed (a sweep by status, validate or "
+        "doctor may remove the worktree copy)",
         allow=("records/tasks/.gitstore-tmp-T-1.yaml.1.deadbeef",),
         after=(_nothing_committed,),
     ),

@@ -1,4 +1,5 @@
-"""The merge driver under a real ``git pull``, with one side the attacker's.
+"""The merge driver under a real ``git pull``, with one side the attacker's; and the same
+deliveries merged by ``gitstore sync``'s bulk merge (in one process, no driver process).
 
 The victim changes T-1 through gitstore and commits; the attacker pushes a T-1 whose lines do
 not parse (or hold conflict markers, a ``conflicts:`` block, a nesting bomb, NUL bytes, 2 MB).
@@ -9,12 +10,15 @@ pull exits 1, the file is left unmerged for a person, and no merge commit holds 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tests.hostile.harness import (
     MERGED,
     Case,
     Result,
     World,
     cases,
+    cli,
     git,
     put_files,
     record,
@@ -194,6 +198,21 @@ CASES.append(
         allow=ALLOW,
     )
 )
+
+
+# The same deliveries merged by `gitstore sync` on the bulk path (every two-sided store file in
+# the sync's own process, even one): the same outcome as git with the per-file driver.
+SYNC = cli("sync", env={"GITSTORE_BULK_FROM": "1"}, show="gitstore sync (the bulk merge)")
+CASES += [
+    replace(
+        case,
+        name="bulk-" + case.name.removeprefix("driver-"),
+        delivery="diverging commits; victim runs gitstore sync (a bulk merge)",
+        act=SYNC,
+        expect=case.expect.replace("git pull exits 1", "gitstore sync exits 1", 1),
+    )
+    for case in list(CASES)
+]
 
 
 @cases(CASES)

@@ -120,16 +120,16 @@ def test_concurrent_roadmap_edits_lose_nothing(store: Store) -> None:
     assert contended["version"] == 200 and contended["status"].endswith(" at 25")
 
 
-def test_open_never_waits_behind_active_writers(store: Store) -> None:
+def test_a_sweep_never_waits_behind_active_writers(store: Store) -> None:
     store.put("tasks", {"id": "T-1", "title": "x"})
     holder = spawn("hold", str(store.root), "5")  # a writer in the middle of its write
     assert holder.stdout is not None
     assert json.loads(holder.stdout.readline()) == "holding"
     temp = store.root / "records" / "tasks" / ".gitstore-tmp-T-1.yaml.1.abc"
     temp.write_text("maybe another writer's in-flight file")
-    Store.open(store.root, lock_timeout=0.2)  # no LockTimeout: the sweep is skipped, not awaited
+    Store.open(store.root, lock_timeout=0.2).sweep()  # no LockTimeout: skipped, not awaited
     assert temp.exists()
     holder.kill()
     holder.communicate()
-    Store.open(store.root)  # nobody writes now: swept
+    Store.open(store.root).sweep()  # nobody writes now: swept
     assert not temp.exists()

@@ -106,7 +106,7 @@ def _run(root: Path, op: Op, hook: Injector, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def _check(root: Path, old: dict[str, bytes], new: dict[str, bytes], atomic: bool) -> str:
-    Store.open(root)  # reopening replays a committed journal and sweeps stray temps
+    Store.open(root).sweep()  # reopening replays a committed journal; the sweep clears temps
     now = snapshot(root)
     changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
     for name, data in now.items():

@@ -227,7 +227,11 @@ def test_flag_stops_the_merge_with_a_readable_record(repo: Path) -> None:
 
 
 def test_driver_imports_nothing_heavy(tmp_path: Path) -> None:
-    # ruamel.yaml is needed: the result is parsed before the driver calls it clean.
+    # In a store (its gitstore.yaml read, the result parsed and schema-checked before exit 0),
+    # a plain record merge needs no ruamel.yaml: gitstore.plainyaml reads both.
+    from gitstore.initialize import init_store
+
+    init_store(tmp_path)
     base, ours, theirs = (tmp_path / n for n in ("o", "a", "b"))
     base.write_text(
         "id: T-1\nversion: 1\nlast_modified: 2026-01-01T00:00:00.000000Z\nmodified_by: x\ntitle: a\n"
@@ -240,13 +244,15 @@ def test_driver_imports_nothing_heavy(tmp_path: Path) -> None:
         "import sys; from gitstore.cli import main; rc = main(['merge-driver', *sys.argv[1:]]);"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('typer', 'rich', 'git', 'portalocker', 'pydantic', 'click', 'pathlib', "
-        "'dataclasses', 'subprocess'));"
+        "'dataclasses', 'subprocess', 'ruamel', '_ruamel_yaml', 'typing', 'hashlib', "
+        "'threading'));"
         "print(rc, heavy)"
     )
     res = subprocess.run(
         [sys.executable, "-c", code, str(base), str(ours), str(theirs), "records/tasks/T-1.yaml"],
         capture_output=True,
         text=True,
+        cwd=tmp_path,
     )
     assert res.stdout.strip() == "0 []", res.stdout + res.stderr
     assert "owner: c" in ours.read_text() and "title: b" in ours.read_text()
@@ -327,3 +333,28 @@ def test_leftover_markers_in_the_roadmap_are_not_merged_clean(repo: Path) -> Non
     assert res.returncode == 1, res.stdout + res.stderr
     assert "ROADMAP.md: the merged text holds 1 block(s) of conflict markers" in res.stderr
     assert "UU ROADMAP.md" in git(repo, "status", "--porcelain")
+
+
+def test_the_module_form_of_the_driver_never_imports_a_committed_gitstore_folder(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without a gitstore script beside the interpreter, the driver is `python -P -m gitstore`:
+    # git runs it at the top of the work tree, where a commit could have put a gitstore/ package.
+    from gitstore import hook
+    from gitstore.initialize import driver_command
+
+    monkeypatch.setattr(hook, "gitstore_command", lambda: "gitstore")
+    command = driver_command()
+    assert " -P -m gitstore " in command
+    git(repo, "config", "merge.gitstore.driver", command)
+    edit(repo, "other", "them", set_fields("tasks", "T-1", title="theirs"))
+    git(repo, "checkout", "-q", "main")
+    evil = repo / "gitstore"
+    evil.mkdir()
+    for name in ("__init__.py", "__main__.py"):
+        (evil / name).write_text("open('PWNED', 'w').close()\n")
+    edit(repo, "main", "us", set_fields("tasks", "T-1", status="doing"))
+    assert merge(repo, "main", "other").returncode == 0
+    assert not (repo / "PWNED").exists()
+    merged = loads((repo / "records/tasks/T-1.yaml").read_text())
+    assert (merged["title"], merged["status"]) == ("theirs", "doing")

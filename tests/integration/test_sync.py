@@ -69,7 +69,7 @@ def test_six_clones_converge(
     assert all(git(c, "status", "--porcelain") == "" for c in clones)
     store = Store.open(clones[0])
     road = store.roadmap()
-    sections = {s["id"] for s in road.sections()}
+    sections = {s["number"] for s in road.sections()}
     written: dict[tuple[str, str], list[object]] = {}
     for entries in logs:
         for entry in entries:  # type: ignore[union-attr]
