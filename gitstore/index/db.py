@@ -149,6 +149,7 @@ def _check(conn: sqlite3.Connection, path: Path) -> int:
     if not stat.S_ISREG(st.st_mode):
         raise sqlite3.DatabaseError("file is not a database (not a regular file)")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA cell_size_check=ON")  # more of a damaged page is seen as damage
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         conn.execute("PRAGMA journal_mode=WAL")
     if _version(conn) == SCHEMA:
