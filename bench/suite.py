@@ -44,6 +44,7 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ("sync", ["sync.py", "--records", "1000"]),
         ("shard", ["shard.py", "--records", big, "--runs", "3" if quick else "5"]),
         ("io", ["io.py", "--rows", "2000" if quick else "10000"]),
+        ("index", ["index.py", "--sizes", f"1000,{big}" if quick else "1000,10000,100000"]),
     ]
 
 
