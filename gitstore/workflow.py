@@ -342,7 +342,12 @@ def conflicts(store: Store, unmerged: str | None = None) -> list[dict[str, Any]]
 
 
 def unmerged_paths(store: Store) -> str:
-    return gitio.git("diff", "--name-only", "--diff-filter=U", cwd=store.root, check=False).stdout
+    """The paths git holds unmerged, one a line, from the top of the working tree, as
+    ``git diff --name-only --diff-filter=U`` prints them, but read from git's index alone
+    (``git diff`` also looks at every file: ~0.1 s at 100,000 records)."""
+    listed = gitio.git("ls-files", "-u", "--full-name", "--", ":/", cwd=store.root, check=False)
+    paths = dict.fromkeys(line.partition("\t")[2] for line in listed.stdout.splitlines())
+    return "".join(f"{path}\n" for path in paths if path)
 
 
 def _roadmap_conflicts(store: Store) -> list[dict[str, Any]]:

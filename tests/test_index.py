@@ -445,3 +445,39 @@ def test_a_time_ahead_is_judged_on_the_clock_of_each_use(store_dir: Path) -> Non
     time.sleep(0.05)
     assert rules(True) == rules(False) == []
     assert loads((folder / "T-1.yaml").read_text())["last_modified"] == stamp
+
+
+@pytest.mark.parametrize("inside", ["", "sub/"])
+def test_unmerged_paths_are_what_git_diff_lists(tmp_path: Path, inside: str) -> None:
+    """status asks git's index for unmerged paths instead of a `git diff` that looks at every
+    file: the same lines, for a store at the top and one in a subfolder (paths from the top,
+    quoted alike), with unmerged files inside and outside the store."""
+    from gitstore.workflow import unmerged_paths
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    root = repo / inside if inside else repo
+    init_store(root)
+    names = ["notes.txt", "sp ace é.txt", f"{inside}records/tasks/T-1.yaml"]
+    for name in names:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text("base\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "--no-verify", "-m", "base")
+    for branch, text in (("other", "theirs\n"), ("main", "ours\n")):
+        _git(repo, "checkout", "-q", *(["-b"] if branch == "other" else []), branch)
+        for name in names:
+            (repo / name).write_text(text)
+        _git(repo, "commit", "-q", "--no-verify", "-am", branch)
+    subprocess.run(
+        ["git", "-c", "merge.gitstore.driver=false", "merge", "-q", "other"],
+        cwd=repo,
+        capture_output=True,
+    )
+    store = Store.open(root)
+    listed = subprocess.run(
+        ["git", "diff", "--name-only", "--diff-filter=U"], cwd=root, capture_output=True, text=True
+    ).stdout
+    assert listed.count("\n") == 3
+    assert unmerged_paths(store) == listed
