@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gitstore.query import natural_key
 from gitstore.record import loads
 from tests.conftest import git, gitstore
 
@@ -46,7 +47,10 @@ def test_record_lifecycle_json(store_dir: Path) -> None:
     assert "priority" not in unset  # type: ignore[operator]
     run("rm", first)
     assert [r["id"] for r in run("list", "tasks")] == [second]  # type: ignore[union-attr,index]
-    assert [r["id"] for r in run("list", "tasks", "--deleted")] == sorted([first, second])  # type: ignore[union-attr,index]
+    assert [r["id"] for r in run("list", "tasks", "--deleted")] == sorted(  # type: ignore[union-attr,index]
+        [first, second],
+        key=natural_key,  # natural order: T-5pvv24 before T-46q541
+    )
 
 
 def test_human_output(store_dir: Path) -> None:
@@ -178,3 +182,28 @@ def test_init_runs_plain_git_and_imports_no_gitpython(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.stdout.splitlines()[-1] == "0 False", res.stdout + res.stderr
     assert (tmp_path / "p" / ".git").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("args", "kept"),
+    [
+        (["-C", "get", "--json", "get", "T-1"], "get"),  # -C takes a value, even a command's name
+        (["roadmap", "list"], "roadmap"),
+        (["nosuch"], None),  # an unknown name gets "did you mean", from every command
+        (["--help"], None),
+        ([], None),
+    ],
+)
+def test_a_run_builds_only_the_command_it_names(args: list[str], kept: str | None) -> None:
+    """Building every command's parser cost ~50 ms of each run: only the named one is built."""
+    from gitstore.cli import command_tree, only_the_command
+
+    full = command_tree()
+    app = only_the_command(full, args)
+    names = [c.name or c.callback.__name__ for c in app.registered_commands if c.callback]
+    names += [g.name or "" for g in app.registered_groups]
+    if kept is None:
+        assert app is full
+    else:
+        assert names == [kept]
+    assert len(full.registered_commands) > 20  # the shared app itself is left whole
