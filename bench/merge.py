@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -81,7 +82,7 @@ def one_file(tmp: Path, runs: int) -> None:
     reset()
     git = timed(["git", "merge-file", "-p", str(ours), str(base), str(theirs)], runs, tmp)
     driver, cpu = [], []
-    command = driver_command().replace("%O %A %B %P", "").split()
+    command = shlex.split(driver_command().replace("%O %A %B %P", ""))
     argv = [*command, str(base), str(ours), str(theirs), "records/tasks/T-1.yaml"]
     for _ in range(runs):
         reset()
@@ -107,7 +108,7 @@ def one_roadmap(tmp: Path, runs: int) -> None:
     text = "# Roadmap\n\n" + "".join(
         f"### PRIORITY {i}: Item {i}\n**Status**: 📝 Planned\n\nBody {i}.\n\n" for i in range(1, 30)
     )
-    command = driver_command().replace("%O %A %B %P", "").split()
+    command = shlex.split(driver_command().replace("%O %A %B %P", ""))
     samples, cpu = [], []
     argv = [*command, str(base), str(ours), str(theirs), "ROADMAP.md"]
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
     """Each check as ``{check, ok, detail}``; with ``fix``, repairs what is safe to repair."""
     from gitstore.hook import HOOKS, hooks_dir
-    from gitstore.initialize import install
+    from gitstore.initialize import install, is_driver
 
     if fix:
         install(store.root)
@@ -39,7 +39,7 @@ def doctor(store: Store, fix: bool = False) -> list[dict[str, Any]]:
     ).stdout.strip()
     report(
         "merge driver",
-        "merge-driver" in driver,
+        is_driver(driver),
         driver or "not registered: run 'gitstore install' (or doctor --fix)",
     )
     for name in HOOKS:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import subprocess
-import sys
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -224,6 +223,8 @@ def _in_process(context: Context, path: str, sides: tuple[bytes, bytes, bytes]) 
 def _own_process(context: Context, path: str, stages: plumbing.Stages) -> Decision:
     """A side too big to read here: the driver's own process merges it, on files streamed from
     git, exactly as git would call it."""
+    from gitstore.initialize import driver_argv
+
     folder = context.own_scratch()
     names = [folder / name for name in ("O", "A", "B")]
     for stage, name in zip((1, 2, 3), names, strict=True):
@@ -233,8 +234,7 @@ def _own_process(context: Context, path: str, stages: plumbing.Stages) -> Decisi
         else:
             name.touch()  # add/add: git gives the driver an empty base
     done = subprocess.run(
-        # -P: no gitstore/ folder at the work tree's top (a commit's) is imported instead
-        [sys.executable, "-P", "-m", "gitstore", "merge-driver", *map(str, names), path],
+        [*driver_argv(), *map(str, names), path],
         cwd=context.top,
         env=gitio.clean_env(),
         capture_output=True,

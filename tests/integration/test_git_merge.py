@@ -335,17 +335,13 @@ def test_leftover_markers_in_the_roadmap_are_not_merged_clean(repo: Path) -> Non
     assert "UU ROADMAP.md" in git(repo, "status", "--porcelain")
 
 
-def test_the_module_form_of_the_driver_never_imports_a_committed_gitstore_folder(
-    repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Without a gitstore script beside the interpreter, the driver is `python -P -m gitstore`:
-    # git runs it at the top of the work tree, where a commit could have put a gitstore/ package.
-    from gitstore import hook
+def test_the_driver_never_imports_a_committed_gitstore_folder(repo: Path) -> None:
+    # The driver is `python -P -c 'from gitstore.merge.driver import main ...'`: git runs it at
+    # the top of the work tree, where a commit could have put a gitstore/ package.
     from gitstore.initialize import driver_command
 
-    monkeypatch.setattr(hook, "gitstore_command", lambda: "gitstore")
     command = driver_command()
-    assert " -P -m gitstore " in command
+    assert " -P -c " in command
     git(repo, "config", "merge.gitstore.driver", command)
     edit(repo, "other", "them", set_fields("tasks", "T-1", title="theirs"))
     git(repo, "checkout", "-q", "main")
