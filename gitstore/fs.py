@@ -319,6 +319,31 @@ def names(folder: Path, root: Path | None = None) -> list[str]:
         os.close(fd)
 
 
+def first_present(folder: Path, candidates: list[str], root: Path | None = None) -> str | None:
+    """The first of ``candidates`` that is an entry of ``folder`` (of any type; a link is not
+    followed), or None: one ``lstat`` each instead of listing the folder."""
+    try:
+        fd = _enter(folder, root)
+    except FileNotFoundError:
+        return None
+    except UnsafePath:
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot look in the folder: {reason(err)}", folder) from err
+    try:
+        for name in candidates:
+            try:
+                os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as err:
+                raise ReadError(f"cannot look up {name!r}: {reason(err)}", folder) from err
+            return name
+        return None
+    finally:
+        os.close(fd)
+
+
 def _kind(entry: os.DirEntry[str]) -> str:
     if entry.is_symlink():
         return "link"

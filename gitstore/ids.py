@@ -21,7 +21,7 @@ import re
 from gitstore.errors import TYPE_CHECKING, ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from pathlib import Path
 
     from gitstore.schema import Collection
@@ -78,8 +78,14 @@ def new_id(coll: Collection, names: Iterable[str]) -> str:
         # a name starting with '.' is a temp file or no id at all (ids never start so)
         return coll.next_id({n[:-5] for n in names if n[-5:] == ".yaml" and n[:1] != "."})
     listed = names if isinstance(names, (set, frozenset)) else set(names)
+    return random_id(coll, listed.__contains__)
+
+
+def random_id(coll: Collection, taken: Callable[[str], object]) -> str:
+    """A random id for ``coll`` whose file name ``taken`` does not know (it is handed
+    ``<id>.yaml``: a set's membership, or a look-up in the folder)."""
     for _ in range(100):
         candidate = coll.id_prefix + random_suffix()
-        if candidate + ".yaml" not in listed:
+        if not taken(candidate + ".yaml"):
             return coll.check_id(candidate)
     raise UsageError(f"collection {coll.name}: no free random id found; give an id")

@@ -27,6 +27,7 @@ from gitstore.errors import (
     UsageError,
     VersionConflict,
 )
+from gitstore.ids import effective_mode, random_id
 from gitstore.ids import new_id as new_id_for
 from gitstore.record import (
     META,
@@ -412,19 +413,34 @@ class Store:
     def _check_case_twin(self, path: Path, listed: Names | None = None) -> None:
         """A new record may not differ from another only by case: on macOS and Windows the two
         would be one file, and a teammate there could not check them out. ``listed``: the
-        folder's names, when the caller listed it already."""
+        folder's names, when the caller listed it already; else each other spelling of the name
+        is looked up (:mod:`gitstore.spellings`: the same at any folder size), or, for a name
+        with too many, the folder is listed."""
         wanted = path.name.casefold()
-        names = fs.names(path.parent, self.root) if listed is None else listed
-        joined = "/".join(names)  # '/' is in no name
+        if listed is None:
+            from gitstore.spellings import spellings
+
+            others = spellings(path.name)
+            if others is not None:
+                others.remove(path.name)
+                self._refuse_twin(path, fs.first_present(path.parent, others, self.root))
+                return
+            listed = fs.names(path.parent, self.root)
+        joined = "/".join(listed)  # '/' is in no name
         if joined.isascii() and f"/{wanted}/" not in f"/{joined.lower()}/":
             return  # for ASCII, casefold is lower: no name folds to this one (a quick look)
-        for name in names:
+        for name in listed:
             if name != path.name and name.casefold() == wanted:
-                raise UsageError(
-                    f"bad id: collides with {name} on case-insensitive file systems "
-                    "(macOS, Windows); pick another id",
-                    path,
-                )
+                self._refuse_twin(path, name)
+
+    @staticmethod
+    def _refuse_twin(path: Path, twin: str | None) -> None:
+        if twin is not None:
+            raise UsageError(
+                f"bad id: collides with {twin} on case-insensitive file systems "
+                "(macOS, Windows); pick another id",
+                path,
+            )
 
     def render(
         self, collection: str, old_text: str | None, old: Record | None, new: Record
@@ -552,11 +568,17 @@ class Store:
         defaults = {f.name: f.default for f in coll.fields.values() if f.default is not None}
         values = defaults | fields
         ordered = {k: values[k] for k in coll.fields if k in values} | values  # schema order
+        folder = self.root / coll.path
         while True:
-            # one listing of the folder (names only: no file is read, nothing sorted) serves
-            # the id's choice and the case check
-            listed = fs.names(self.root / coll.path, self.root)
-            new_id = record_id or new_id_for(coll, listed)
+            listed = None
+            if record_id is not None:
+                new_id = record_id
+            elif effective_mode(coll) == "random":
+                # no listing: the id is looked up (and its other spellings, for the case check)
+                new_id = random_id(coll, lambda name: fs.first_present(folder, [name], self.root))
+            else:  # the next number: one listing (names only) serves it and the case check
+                listed = fs.names(folder, self.root)
+                new_id = new_id_for(coll, listed)
             try:
                 return self._put(collection, {"id": new_id} | ordered, 0, listed)
             except VersionConflict as err:

@@ -1,0 +1,97 @@
+"""The spellings of a name that fold alike: complete (every Unicode character checked), exact, and
+the look-up of them in the folder refuses exactly what a listing of the folder refuses."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gitstore import Store
+from gitstore.errors import UsageError
+from gitstore.spellings import EXTRA, spellings
+
+
+def test_the_extra_table_is_every_character_that_folds_into_ascii() -> None:
+    """Besides an ASCII letter's capital, exactly these characters casefold to ASCII (this
+    Python's Unicode version: a newer one that adds any fails here)."""
+    found: dict[str, set[str]] = {}
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        folded = char.casefold()
+        if folded.isascii() and char != folded and char != folded.upper():
+            found.setdefault(folded, set()).add(char)
+    assert found == {key: set(chars) for key, chars in EXTRA.items()}
+
+
+PIECES = st.sampled_from([*"abkstfiyl-.0", "ss", "st", "ff", "fi", "fl", "ffi", "ffl"])
+NAMES = st.lists(PIECES, min_size=1, max_size=4).map("".join)
+# what a name might be spelled with: ASCII both cases and every extra character
+SPELLED = st.lists(
+    st.sampled_from(list("abkstfiylABKSTFIYL-.0") + [c for cs in EXTRA.values() for c in cs]),
+    min_size=1,
+    max_size=8,
+).map("".join)
+
+
+@given(NAMES)
+def test_every_spelling_folds_to_the_name_once(name: str) -> None:
+    found = spellings(name, limit=10**6)
+    assert found is not None and name in found
+    assert len(set(found)) == len(found)
+    assert {s.casefold() for s in found} == {name.casefold()}
+
+
+@given(SPELLED, NAMES)
+def test_no_spelling_is_missed(other: str, name: str) -> None:
+    found = spellings(name, limit=10**6)
+    assert found is not None
+    assert (other in found) == (other.casefold() == name.casefold())
+
+
+def test_too_many_or_not_ascii_is_none() -> None:
+    assert spellings("a" * 13) is None  # 8192 > 4096
+    assert len(spellings("a" * 12) or []) == 4096
+    assert spellings("é") is None
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_the_look_up_refuses_what_the_listing_refuses(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    """A new record's case check by looking up each spelling answers as comparing the
+    folder's every name does, on real files (and a folder, and a link, among them)."""
+    from gitstore.initialize import init_store
+
+    alike = st.sampled_from(spellings(data.draw(NAMES), limit=10**6) or ["x"])
+    present = data.draw(st.lists(st.one_of(alike, SPELLED), max_size=6, unique=True))
+    wanted = data.draw(st.one_of(alike, SPELLED))
+
+    root = tmp_path_factory.mktemp("s") / "store"
+    init_store(root)
+    store = Store.open(root)
+    folder = root / "records" / "tasks"
+    folder.mkdir(parents=True)
+    for i, name in enumerate(present):
+        entry = folder / f"{name}.yaml"
+        if i % 3 == 1:
+            entry.mkdir(exist_ok=True)
+        elif i % 3 == 2:
+            entry.symlink_to("/nonexistent")
+        else:
+            entry.touch()
+    path = folder / f"{wanted}.yaml"
+
+    def refused(listed: list[str] | None) -> bool:
+        try:
+            store._check_case_twin(path, listed)
+        except UsageError as err:
+            assert "collides with" in str(err)
+            return True
+        return False
+
+    names = sorted(p.name for p in folder.iterdir())
+    assert refused(None) == refused(names)
