@@ -137,12 +137,16 @@ def cli(root: Path, runs: int) -> None:
             samples.append(time.perf_counter() - t)
         return statistics.median(samples)
 
+    script = Path(sys.executable).with_name("gitstore")  # what a person runs
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "gitstore"]
     base = timed([sys.executable, "-c", "pass"])
-    get = timed([sys.executable, "-m", "gitstore", "get", "T-2"])
-    put = timed([sys.executable, "-m", "gitstore", "set", "T-2", "status=doing"])
-    print(f"\nCLI (median of {runs}): python -c pass {base * 1e3:.0f} ms")
-    print(f"  gitstore get: {get * 1e3:.0f} ms  (+{(get - base) * 1e3:.0f} ms; goal +150)")
-    print(f"  gitstore set: {put * 1e3:.0f} ms  (+{(put - base) * 1e3:.0f} ms; goal +250)")
+    typer = timed([sys.executable, "-c", "import typer"])
+    get = timed([*command, "get", "T-2"])
+    put = timed([*command, "set", "T-2", "status=doing"])
+    print(f"\nCLI, whole process (median of {runs}): python -c pass {base * 1e3:.0f} ms")
+    print(f"  python -c 'import typer': {typer * 1e3:.0f} ms (the CLI library's own floor)")
+    print(f"  gitstore get: {get * 1e3:.0f} ms (goal < 100 ms)")
+    print(f"  gitstore set: {put * 1e3:.0f} ms")
 
 
 def main() -> None:
