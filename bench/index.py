@@ -59,14 +59,31 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, env=ENV, capture_output=True)
 
 
-def timed(root: Path, argv: list[str], *, index: bool = True, ok: tuple[int, ...] = (0,)) -> float:
+#: The largest resident set (MiB) of any process run under each label: the memory goal.
+PEAK: dict[str, float] = {}
+
+
+def timed(
+    root: Path,
+    argv: list[str],
+    *,
+    index: bool = True,
+    ok: tuple[int, ...] = (0,),
+    label: str = "",
+) -> float:
     env = dict(ENV)
     if not index:
         env["GITSTORE_NO_INDEX"] = "1"
     start = time.perf_counter()
-    done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    assert done.returncode in ok, done.stdout[-2000:] + done.stderr[-2000:]
+    with tempfile.TemporaryFile() as out:
+        child = subprocess.Popen(argv, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak memory
+        child.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        assert child.returncode in ok, out.read()[-4000:].decode(errors="replace")
+    if label:
+        PEAK[label] = max(PEAK.get(label, 0.0), usage.ru_maxrss / 1024)  # KiB on Linux
     return elapsed
 
 
@@ -96,14 +113,18 @@ def main() -> None:
             built = time.perf_counter() - t
             runs = args.runs
             slow = 1 if n >= 100_000 else 3
-            git_status = median(root, ["git", "status", "--porcelain"], runs)
-            first = timed(root, where)  # builds the index
-            warm = median(root, where, runs)
-            cold_status = timed(root, status)  # stores validation outcomes
-            warm_status = median(root, status, runs)
+            PEAK.clear()
+            timed(root, [sys.executable, "-c", "pass"], label="python -c pass")
+            git_status = median(root, ["git", "status", "--porcelain"], runs, label="git status")
+            first = timed(root, where, label="first use (builds the index)")
+            warm = median(root, where, runs, label="list --where, warm")
+            cold_status = timed(root, status, label="first status")
+            warm_status = median(root, status, runs, label="status, warm")
             skip = args.no_slow and n >= 100_000
-            files = None if skip else median(root, where, slow, index=False)
-            files_status = None if skip else median(root, status, slow, index=False)
+            files = None if skip else median(root, where, slow, index=False, label="without index")
+            files_status = (
+                None if skip else median(root, status, slow, index=False, label="without index")
+            )
             adds = [timed(root, gitstore("add", "tasks", "title=x")) for _ in range(runs)]
             add = statistics.median(adds)
             after = timed(root, where)  # the adds changed the folder: a refresh of 5 files
@@ -141,6 +162,8 @@ def report(row: tuple[object, ...]) -> None:
         f"without index {fmt(fst)}"
     )  # type: ignore[arg-type]
     print(f"  add                             {add * 1e3:.0f} ms")
+    print("  peak memory (MiB, largest resident set of one process):")
+    print("    " + ", ".join(f"{label} {mib:.0f}" for label, mib in PEAK.items()))
     sys.stdout.flush()
 
 

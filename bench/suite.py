@@ -45,6 +45,7 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ("shard", ["shard.py", "--records", big, "--runs", "3" if quick else "5"]),
         ("io", ["io.py", "--rows", "2000" if quick else "10000"]),
         ("index", ["index.py", "--sizes", f"1000,{big}" if quick else "1000,10000,100000"]),
+        ("watch", ["watch.py", "--writes", "50" if quick else "200"]),
     ]
 
 

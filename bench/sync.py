@@ -5,6 +5,7 @@ plain `git pull` of the same history with git's text merge. Run: python bench/sy
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -85,9 +86,17 @@ def main() -> None:
             env=ENV,
         )
         pull_time = time.perf_counter() - t
+        try:
+            report = json.loads(done.stdout)
+            said = (
+                f"records in {len(report['records_in'])}, out {len(report['records_out'])}, "
+                f"conflicts {len(report['conflicts'])}"
+            )
+        except (ValueError, KeyError, TypeError):
+            said = " ".join((done.stdout + done.stderr).split())[:300]
         print(
             f"gitstore sync bringing in {args.records} changed records (and pushing 1): "
-            f"{sync_time:.2f} s, exit {done.returncode} {' '.join(done.stdout.split())}"
+            f"{sync_time:.2f} s, exit {done.returncode} ({said})"
         )
         print(
             f"git pull of the same history (text merge): {pull_time:.2f} s, exit {pulled.returncode}"
