@@ -412,6 +412,25 @@ def clocks_lines(clocks: Mapping[str, Any]) -> str | None:
 # ---------------------------------------------------------------- whole documents
 
 
+def copy_data(value: Any) -> Any:
+    """A deep copy of record data: dicts and lists are copied, scalars (all immutable) shared.
+    Several times faster than ``copy.deepcopy``, which every update pays; anything else goes
+    to ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_data(v) for k, v in value.items()}
+    if kind is list:
+        return [copy_data(v) for v in value]
+    if kind in _SCALARS:
+        return value
+    import copy
+
+    return copy.deepcopy(value)
+
+
+_SCALARS = frozenset((str, bool, int, float, dt.date, dt.datetime, type(None)))
+
+
 def same(a: object, b: object) -> bool:
     """Equality that also compares types (1, 1.0 and True differ here); key order is ignored."""
     if type(a) is not type(b):

@@ -8,7 +8,6 @@ no lock: a record file is only ever replaced whole, so a reader sees the old or 
 
 from __future__ import annotations
 
-import copy
 import getpass
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +31,7 @@ from gitstore.ids import new_id as new_id_for
 from gitstore.record import (
     META,
     check_data,
+    copy_data,
     decode,
     dumps,
     loads,
@@ -212,7 +212,7 @@ class Store:
         """The record's text and data (yours to change), or ``(None, None)`` when there is no
         file."""
         text, data = self._load(collection, record_id)
-        return text, copy.deepcopy(data)
+        return text, copy_data(data)
 
     def _load(self, collection: str, record_id: str) -> tuple[str | None, Record | None]:
         """Like :meth:`read`, but the data may be shared with the cache: never mutate it."""
@@ -386,7 +386,14 @@ class Store:
                 "'gitstore resolve'",
                 path,
             )
-        check_data(new, path, self.config.max_depth)
+        missing = object()
+        changed = [
+            key
+            for key in dict.fromkeys([*(old or {}), *new])
+            if old is None or not same(old.get(key, missing), new.get(key, missing))
+        ]
+        # what the file held already was held by a file: only the changed values need a look
+        check_data({k: new[k] for k in changed if k in new}, path, self.config.max_depth)
         now = next_clock((old or {}).get("last_modified"))
         stamped = {k: v for k, v in new.items() if k not in META and k != "clocks"}
         out: Record = {
@@ -399,11 +406,8 @@ class Store:
             clocks = dict(old["clocks"]) if isinstance(old.get("clocks"), dict) else {}
             # A clock far ahead (a hand-set or fast clock) would win every merge: bring it to now.
             clocks = {k: now if too_far_ahead(v) else v for k, v in clocks.items()}
-            missing = object()
-            for key in dict.fromkeys([*old, *stamped]):
-                if key in META or key in ("clocks", "conflicts"):
-                    continue
-                if not same(old.get(key, missing), stamped.get(key, missing)):
+            for key in changed:
+                if key not in META and key not in ("clocks", "conflicts"):
                     clocks[key] = now
             if clocks:
                 out["clocks"] = clocks
@@ -474,7 +478,7 @@ class Store:
         path = self.path_of(collection, stamped["id"])
         data = self.render(collection, old_text, old, stamped)
         fs.atomic_write(path, data, root=self.root)
-        self._remember(path, data.decode(), copy.deepcopy(stamped))
+        self._remember(path, data.decode(), copy_data(stamped))
         return stamped
 
     def put(self, collection: str, data: Record, *, expected_version: int | None = None) -> Record:
@@ -520,7 +524,7 @@ class Store:
                     path,
                 )
             check_version(old, expected_version, path)
-            rec: Record = copy.deepcopy(old) if old is not None else {"id": record_id}
+            rec: Record = copy_data(old) if old is not None else {"id": record_id}
             if restore:
                 rec.pop("deleted", None)
             yield rec
@@ -541,7 +545,7 @@ class Store:
             if old is None or old.get("deleted") is True:
                 raise NotFound(f"no record {record_id} in {collection}", path)
             check_version(old, expected_version, path)
-            return self._write(collection, old_text, old, copy.deepcopy(old) | {"deleted": True})
+            return self._write(collection, old_text, old, copy_data(old) | {"deleted": True})
 
     def put_text(
         self, collection: str, record_id: str, text: str, *, expected_version: int | None = None

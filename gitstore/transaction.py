@@ -10,7 +10,6 @@ renames when the journal exists, and the sweep removes the temps when it does no
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import re
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
 from gitstore.errors import GitStoreError, NotFound, RecordError, UsageError, WriteError
-from gitstore.record import same
+from gitstore.record import copy_data, same
 
 if TYPE_CHECKING:
     from gitstore.lock import FileLock
@@ -71,7 +70,8 @@ class Transaction:
         data = self._current(collection, record_id)
         if data is None or data.get("deleted") is True:
             raise NotFound(f"no record {record_id} in {collection}")
-        return copy.deepcopy(data)
+        copied: Record = copy_data(data)
+        return copied
 
     def _stage(self, collection: str, new: Record, expected_version: int | None = None) -> Record:
         record_id = self.store.collection(collection).check_id(new.get("id"))
@@ -97,7 +97,7 @@ class Transaction:
         current = self._current(collection, record_id)
         if current is None and not create:
             raise NotFound(f"no record {record_id} in {collection}")
-        rec: Record = copy.deepcopy(current) if current is not None else {"id": record_id}
+        rec: Record = copy_data(current) if current is not None else {"id": record_id}
         yield rec
         if rec.get("id") != record_id:
             raise UsageError(f"cannot change a record's id ({record_id} -> {rec.get('id')})")
