@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gitstore.clock import clock_problems, format_time, next_clock, parse_time, too_far_ahead
 from gitstore.errors import RecordError
-from gitstore.record import RESERVED, dumps, loads, rewrite, same, yaml_loads
+from gitstore.record import RESERVED, copy_data, dumps, loads, rewrite, same, yaml_loads
 
 TRAPS = [
     "no",
@@ -237,3 +237,21 @@ def test_an_empty_mapping_is_written_and_read_back() -> None:
     assert same(loads(text), rec) and same(yaml_loads(text), rec)
     with pytest.raises(RecordError, match="flow mappings"):
         loads("id: T-1\nmeta: {a: 1}\n")
+
+
+@given(records)
+def test_copy_data_is_a_deep_copy(rec: dict[str, object]) -> None:
+    """What every update copies: equal in value and type, and no dict or list shared."""
+    import copy
+
+    copied = copy_data(rec)
+    assert same(copied, rec) and same(copied, copy.deepcopy(rec))
+
+    def containers(value: object) -> list[int]:
+        if isinstance(value, dict):
+            return [id(value), *(i for v in value.values() for i in containers(v))]
+        if isinstance(value, list):
+            return [id(value), *(i for v in value for i in containers(v))]
+        return []
+
+    assert not set(containers(copied)) & set(containers(rec))
