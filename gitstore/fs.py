@@ -22,7 +22,7 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from gitstore.errors import ReadError, UnsafePath, WriteError
@@ -229,12 +229,13 @@ def folder_key(folder: Path, root: Path | None = None) -> StatKey | None:
 
 
 def scan(
-    folder: Path, root: Path | None = None
+    folder: Path, root: Path | None = None, temps: list[str] | None = None
 ) -> tuple[os.stat_result, list[str], array.array[int]]:
     """The folder's own stat, the names in it and, for each name, five numbers from its
     ``lstat`` (file type bits, size, mtime_ns, ctime_ns, inode) in one flat list, without
-    following links. Temp files of writes in flight are left out. Raises FileNotFoundError when
-    the folder does not exist; a folder below ``root`` that is a link is refused."""
+    following links. Temp files of writes in flight are left out (their names go to ``temps``,
+    for a sweep that need not list the folder again). Raises FileNotFoundError when the folder
+    does not exist; a folder below ``root`` that is a link is refused."""
     try:
         fd = _enter(folder, root)
     except (FileNotFoundError, UnsafePath):
@@ -248,6 +249,8 @@ def scan(
         keep, extend, lstat, fmt = names.append, numbers.extend, os.lstat, 0o170000  # S_IFMT
         for name in os.listdir(fd):
             if name.startswith(TMP_PREFIX):
+                if temps is not None:
+                    temps.append(name)
                 continue
             try:
                 st = lstat(name, dir_fd=fd)
@@ -517,13 +520,40 @@ def ensure_dir(directory: str | Path) -> None:
         raise WriteError(f"cannot create the folder: {reason(err)}", directory) from err
 
 
-def stray_temps(directories: Iterable[Path], root: Path | None = None) -> list[Path]:
-    """Temp files left in ``directories`` by an interrupted write (links are never entered)."""
+def stray_temps(
+    directories: Iterable[Path],
+    root: Path | None = None,
+    listed: Mapping[Path, list[str]] | None = None,
+) -> list[Path]:
+    """Temp files left in ``directories`` by an interrupted write (links are never entered).
+    ``listed``: the temp names already seen in some of them (by :func:`scan`), which are then
+    looked at but not listed again."""
     found = []
     for directory in directories:
         try:
-            names = entries(directory, root, TMP_PREFIX)
+            if listed is not None and directory in listed:
+                names = _kinds(directory, root, listed[directory])
+            else:
+                names = entries(directory, root, TMP_PREFIX)
         except (UnsafePath, ReadError):
             continue  # validate reports a linked folder; a sweep just stays out of it
         found += [directory / n for n, kind in names if kind == "file"]
     return found
+
+
+def _kinds(folder: Path, root: Path | None, names: list[str]) -> list[tuple[str, str]]:
+    """``(name, kind)`` of those ``names`` still in ``folder`` (as :func:`entries` gives)."""
+    try:
+        fd = _enter(folder, root)
+    except FileNotFoundError:
+        return []
+    except OSError as err:
+        if isinstance(err, (UnsafePath, ReadError)):
+            raise
+        raise ReadError(f"cannot list: {reason(err)}", folder) from err
+    try:
+        return [(name, kind) for name in names if (kind := _kind_at(fd, name))]
+    except OSError as err:
+        raise ReadError(f"cannot list: {reason(err)}", folder) from err
+    finally:
+        os.close(fd)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,11 +115,13 @@ class Store:
         # on every open, and a temp file is harmless where it is (ignored by git and readers).
         return store
 
-    def sweep(self) -> None:
+    def sweep(self, listed: Mapping[str, list[str]] | None = None) -> None:
         """Remove temp files that interrupted writes left, when no one is writing (they may be
         other writers' in-flight files): never waits for the lock, so a stream of writers cannot
-        starve it."""
-        if self.stray_temps():
+        starve it. ``listed``: temp names a listing of some folders (store-relative) just saw,
+        so those need not be listed again."""
+        known = {self.root / k: v for k, v in (listed or {}).items()}
+        if self.stray_temps(known):
             self.recover(wait=False)
 
     # ------------------------------------------------------------ paths and locks
@@ -138,9 +140,9 @@ class Store:
         dirs.append((self.root / self.config.roadmap_path).parent)
         return list(dict.fromkeys(dirs))
 
-    def stray_temps(self) -> list[Path]:
+    def stray_temps(self, listed: Mapping[Path, list[str]] | None = None) -> list[Path]:
         """Temp files an interrupted write left, in the data folders and the state folder."""
-        return fs.stray_temps(self.data_dirs(), self.root) + fs.stray_temps([self.state])
+        return fs.stray_temps(self.data_dirs(), self.root, listed) + fs.stray_temps([self.state])
 
     def _adopt_legacy_journal(self) -> None:
         """An older gitstore kept its journal in the working tree's ``.gitstore/``. Finish it

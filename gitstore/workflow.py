@@ -428,9 +428,7 @@ def resolve(
 def status(store: Store) -> dict[str, Any]:
     import threading
 
-    store.sweep()
-
-    from gitstore.index import session
+    from gitstore.index import current, session
     from gitstore.index.checks import worktree
 
     paths = [p for p in store_paths(store) if (store.root / p).exists()]
@@ -462,8 +460,11 @@ def status(store: Store) -> dict[str, Any]:
             if "error" in found:
                 raise found["error"]
             conflicted = conflicts(store, found["unmerged"])
+            index = current(store)
+            listed = index.temps() if index is not None else None
     finally:
         asking.join()
+    store.sweep(listed)  # the collection folders' temp names came with their listing
     changes = [line for line in found["status"].stdout.splitlines() if line]
     ahead = behind = None
     if found["upstream"].returncode == 0:

@@ -81,6 +81,10 @@ class Index:
                 remove(self.store.state, self._ino)
             raise Unusable(f"unreadable index: {err}") from err
 
+    def temps(self) -> dict[str, list[str]]:
+        """The temp-file names each folder listed in this use held, by folder (store-relative)."""
+        return {folder: listed.temps for folder, (listed, _) in self._listings.items()}
+
     @property
     def conn(self) -> sqlite3.Connection:
         assert self._conn is not None, "use the index inside 'with'"

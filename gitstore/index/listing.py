@@ -34,8 +34,11 @@ REG = stat.S_IFREG
 class Listing:
     """One call's listing of a folder: names in listing order and five numbers per name."""
 
-    def __init__(self, folder: str, names: list[str], stats: array.array[int]):
+    def __init__(
+        self, folder: str, names: list[str], stats: array.array[int], temps: list[str] | None = None
+    ):
         self.folder, self.names, self.stats = folder, names, stats
+        self.temps = temps or []  # temp-file names the listing skipped (for a sweep)
         self._joined: str | None = None
 
     @property
@@ -74,11 +77,12 @@ def racy_threshold(state: Path, folder_dev: int | None) -> int:
 
 def list_folder(store: Store, coll: Collection) -> tuple[Listing, int | None]:
     """This call's listing of ``coll``'s folder (empty when it does not exist) and its device."""
+    temps: list[str] = []
     try:
-        own, names, numbers = fs.scan(store.root / coll.path, store.root)
+        own, names, numbers = fs.scan(store.root / coll.path, store.root, temps)
     except FileNotFoundError:
         return Listing(coll.path, [], array.array("q")), None
-    return Listing(coll.path, names, numbers), own.st_dev
+    return Listing(coll.path, names, numbers, temps), own.st_dev
 
 
 def stored_listing(conn: sqlite3.Connection, folder: str, key: str) -> Listing | None:

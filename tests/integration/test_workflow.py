@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from gitstore import Store
 from tests.conftest import flag_status, git, gitstore
 
@@ -204,3 +206,27 @@ def test_a_conflicted_roadmap_section_is_listed_and_resolved(store_dir: Path) ->
     assert re.search(r"<!-- gitstore: id=\w+ version=1 ", text)
     assert "M  ROADMAP.md" in git(store_dir, "status", "--porcelain")  # staged
     git(store_dir, "commit", "-qm", "merged")  # the hook validates it
+
+
+@pytest.mark.parametrize("index", ["1", ""])
+def test_status_sweeps_stray_temp_files_but_no_link_or_folder(
+    store_dir: Path, tmp_path: Path, index: str
+) -> None:
+    """status removes what interrupted writes left in every data folder, with the query index
+    (which saw the collection folders' temp names while listing them) and without it; a link
+    or folder named like a temp file, and the file a link points to, stay."""
+    Store.open(store_dir).put("tasks", {"id": "T-1", "title": "x"})
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    strays = [store_dir / "records/tasks/.gitstore-tmp-T-1.yaml.1.x", store_dir / ".gitstore-tmp-R"]
+    for stray in strays:
+        stray.write_text("stray")
+    link = store_dir / "records/tasks/.gitstore-tmp-link"
+    link.symlink_to(outside)
+    folder = store_dir / "records/tasks/.gitstore-tmp-dir"
+    folder.mkdir()
+    env = {"GITSTORE_NO_INDEX": "" if index else "1"}
+    res = gitstore("status", "--json", cwd=store_dir, env=env)
+    assert res.returncode in (0, 1), res.stderr
+    assert not any(s.exists() for s in strays)
+    assert link.is_symlink() and folder.is_dir() and outside.read_text() == "keep"
