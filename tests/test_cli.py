@@ -253,3 +253,27 @@ def test_building_only_the_named_command_changes_no_output(
         out, err = capsys.readouterr()
         runs.append((code, out, err))
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize(
+    ("command", "ours"),
+    [
+        ("gitstore merge-driver %O %A %B %P", True),  # an old clone's or written by hand
+        ("'/opt/my venv/bin/gitstore' merge-driver %O %A %B %P", True),
+        ("/usr/bin/python3 -P -m gitstore merge-driver %O %A %B %P", True),
+        ("my-merge-driver %O %A %B", False),  # the user's own: left alone, with a warning
+        ("/usr/local/bin/git-merge-driver-json %O %A %B", False),
+        ("echo merge-driver; gitstore-ish %A", False),
+        ("'unbalanced merge-driver", False),
+    ],
+)
+def test_install_replaces_only_a_gitstore_driver(store_dir: Path, command: str, ours: bool) -> None:
+    from gitstore.initialize import driver_command, install, is_driver
+
+    assert is_driver(driver_command())
+    assert is_driver(command) == ours
+    git(store_dir, "config", "merge.gitstore.driver", command)
+    done = install(store_dir)
+    now = git(store_dir, "config", "--get", "merge.gitstore.driver").strip()
+    assert now == (driver_command() if ours else command)
+    assert any("left as it is" in line for line in done) != ours
