@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shlex
 import sys
 from pathlib import Path
@@ -135,7 +136,18 @@ def driver_command() -> str:
 def is_driver(command: str) -> bool:
     """Whether a configured driver command is gitstore's (this form, or ``gitstore
     merge-driver`` from an older install or written by hand)."""
-    return "merge-driver" in command or DRIVER_CODE in command
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return False
+    if DRIVER_CODE in words:
+        return True
+    # `.../gitstore merge-driver` or `python -P -m gitstore merge-driver`: not any command that
+    # holds the word (a driver of the user's own, `my-merge-driver %O %A %B`, is left alone)
+    return any(
+        word == "merge-driver" and before.rsplit("/", 1)[-1] == "gitstore"
+        for before, word in itertools.pairwise(words)
+    )
 
 
 def install(path: Path) -> list[str]:

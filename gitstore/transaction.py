@@ -86,7 +86,9 @@ class Transaction:
 
         check_version(previous, expected_version, self.store.path_of(collection, record_id))
         stamped = self.store.stamp(collection, old, new)  # one version bump per transaction
-        self._staged[key] = (old_text, old, stamped)
+        # staged as checked: a copy, so the caller's dicts and lists (their input, the record
+        # returned, the dict of an update block) changed later never reach the commit unchecked
+        self._staged[key] = (old_text, old, copy_data(stamped))
         return stamped
 
     def put(self, collection: str, data: Record, *, expected_version: int | None = None) -> Record:

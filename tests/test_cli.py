@@ -207,3 +207,73 @@ def test_a_run_builds_only_the_command_it_names(args: list[str], kept: str | Non
     else:
         assert names == [kept]
     assert len(full.registered_commands) > 20  # the shared app itself is left whole
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help", "get"],  # the top level's help: every command, not only get
+        ["-h", "list", "tasks"],
+        ["--json", "-h", "get"],
+        ["-C", ".", "--help", "roadmap"],
+        ["--version", "get"],
+        ["--jsn", "get", "T-1"],  # a typo'd option: the full app's error
+        ["--", "get", "T-1"],
+        ["-C"],
+        ["get", "-C"],
+        ["-C", "get", "--json", "get", "T-1"],
+        ["-C.", "get", "T-1"],
+        ["--json", "get", "T-1"],
+        ["get", "--help"],
+        ["roadmap"],
+        ["roadmap", "-h"],
+        ["roadmap", "nosuch"],
+        ["gett", "T-1"],
+        [],
+    ],
+)
+def test_building_only_the_named_command_changes_no_output(
+    store_dir: Path,
+    args: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Whatever the argument shape, a run that builds only the named command prints and exits
+    exactly as one that builds them all."""
+    import gitstore.cli as cli
+
+    monkeypatch.chdir(store_dir)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "100")
+    runs = []
+    for whole in (False, True):
+        if whole:
+            monkeypatch.setattr(cli, "only_the_command", lambda app, args: app)
+        code = cli.main(list(args))
+        out, err = capsys.readouterr()
+        runs.append((code, out, err))
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize(
+    ("command", "ours"),
+    [
+        ("gitstore merge-driver %O %A %B %P", True),  # an old clone's or written by hand
+        ("'/opt/my venv/bin/gitstore' merge-driver %O %A %B %P", True),
+        ("/usr/bin/python3 -P -m gitstore merge-driver %O %A %B %P", True),
+        ("my-merge-driver %O %A %B", False),  # the user's own: left alone, with a warning
+        ("/usr/local/bin/git-merge-driver-json %O %A %B", False),
+        ("echo merge-driver; gitstore-ish %A", False),
+        ("'unbalanced merge-driver", False),
+    ],
+)
+def test_install_replaces_only_a_gitstore_driver(store_dir: Path, command: str, ours: bool) -> None:
+    from gitstore.initialize import driver_command, install, is_driver
+
+    assert is_driver(driver_command())
+    assert is_driver(command) == ours
+    git(store_dir, "config", "merge.gitstore.driver", command)
+    done = install(store_dir)
+    now = git(store_dir, "config", "--get", "merge.gitstore.driver").strip()
+    assert now == (driver_command() if ours else command)
+    assert any("left as it is" in line for line in done) != ours

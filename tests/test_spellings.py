@@ -3,6 +3,7 @@ the look-up of them in the folder refuses exactly what a listing of the folder r
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -63,11 +64,17 @@ def test_the_look_up_refuses_what_the_listing_refuses(
     tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
 ) -> None:
     """A new record's case check by looking up each spelling answers as comparing the
-    folder's every name does, on real files (and a folder, and a link, among them)."""
+    folder's every name does, on real files (and folders, links and FIFOs among them), for
+    names short and long, the others' suffixes in any case."""
     from gitstore.initialize import init_store
 
-    alike = st.sampled_from(spellings(data.draw(NAMES), limit=10**6) or ["x"])
-    present = data.draw(st.lists(st.one_of(alike, SPELLED), max_size=6, unique=True))
+    # long names too: past the limit of spellings, the folder is listed
+    base = data.draw(st.one_of(NAMES, st.lists(PIECES, min_size=10, max_size=16).map("".join)))
+    alike = st.sampled_from(spellings(base, limit=10**6) or ["x"])
+    suffix = st.sampled_from([".yaml", ".YAML", ".Yaml", ".yamL"])  # another's suffix in any case
+    present = data.draw(
+        st.lists(st.tuples(st.one_of(alike, SPELLED), suffix).map("".join), max_size=6, unique=True)
+    )
     wanted = data.draw(st.one_of(alike, SPELLED))
 
     root = tmp_path_factory.mktemp("s") / "store"
@@ -76,11 +83,13 @@ def test_the_look_up_refuses_what_the_listing_refuses(
     folder = root / "records" / "tasks"
     folder.mkdir(parents=True)
     for i, name in enumerate(present):
-        entry = folder / f"{name}.yaml"
-        if i % 3 == 1:
+        entry = folder / name
+        if i % 4 == 1:
             entry.mkdir(exist_ok=True)
-        elif i % 3 == 2:
+        elif i % 4 == 2:
             entry.symlink_to("/nonexistent")
+        elif i % 4 == 3:
+            os.mkfifo(entry)  # looked up, never opened: no block
         else:
             entry.touch()
     path = folder / f"{wanted}.yaml"
@@ -94,4 +103,5 @@ def test_the_look_up_refuses_what_the_listing_refuses(
         return False
 
     names = sorted(p.name for p in folder.iterdir())
-    assert refused(None) == refused(names)
+    twin = any(n != path.name and n.casefold() == path.name.casefold() for n in names)
+    assert refused(None) == refused(names) == twin

@@ -239,3 +239,37 @@ def test_open_lists_no_folder_and_a_sweep_clears_what_a_crash_left(store: Store)
     assert Store.open(store.root).get("tasks", "T-1")["title"] == "x"
     Store.open(store.root).sweep()
     assert not temp.exists()
+
+
+def test_what_a_caller_changes_after_a_write_never_reaches_the_file_or_the_cache(
+    store: Store,
+) -> None:
+    """A write checks the record, then the caller keeps its dicts and lists (its input, the
+    record returned, an update block's dict): changing them later changes nothing stored, in a
+    transaction's commit or in the cache that the next read returns."""
+    data = {"id": "T-5", "title": "x", "tags": ["a"]}
+    with store.transaction() as tx:
+        returned = tx.put("tasks", data)
+        returned["status"] = "bogus"  # an enum violation, after the check
+        returned["tags"].append({"deep": {1, 2}})
+        data["tags"].append("from the input")
+        with tx.update("tasks", "T-6", create=True) as rec:
+            rec["title"] = "y"
+            rec["tags"] = ["b"]
+        rec["tags"].append(b"bytes")
+        assert tx.get("tasks", "T-5")["tags"] == ["a"]
+    assert store.get("tasks", "T-5")["tags"] == ["a"]
+    assert "status" not in store.get("tasks", "T-5")
+    assert store.get("tasks", "T-6")["tags"] == ["b"]
+
+    written = store.put("tasks", {"id": "T-7", "title": "z", "tags": ["c"]})
+    written["tags"].append("w")
+    with store.update("tasks", "T-7") as rec:
+        rec["owner"] = "o"
+    rec["tags"].append("u")
+    got = store.get("tasks", "T-7")
+    got["tags"].append("g")
+    assert store.get("tasks", "T-7")["tags"] == ["c"]
+    assert loads((store_path := store.path_of("tasks", "T-7")).read_text(), store_path)["tags"] == [
+        "c"
+    ]

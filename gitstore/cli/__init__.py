@@ -131,16 +131,21 @@ def only_the_command(app: typer.Typer, args: list[str]) -> typer.Typer:
 
 
 def _command_name(args: list[str]) -> str | None:
-    """The first argument that is not one of the top-level options (``-C PATH`` takes a value)."""
+    """The first argument, after the top-level options that only set state (``-C PATH``,
+    ``-CPATH``, ``--json``). Any other option before it (``-h``, ``--help``, ``--version``, the
+    completion options, ``--``, a typo) gets None: the whole tree, since the top level's help
+    lists every command and an unknown option's error is the full app's."""
     skip = False
     for arg in args:
         if skip:
             skip = False
         elif arg == "-C":
             skip = True
-        elif arg == "--":
+        elif arg == "--json" or (arg.startswith("-C") and arg != "-C"):
+            continue
+        elif arg.startswith("-"):
             return None
-        elif not arg.startswith("-"):
+        else:
             return arg
     return None
 
