@@ -28,7 +28,9 @@ SCRIPT = """\
 # gitstore {hook} hook ({marker}): refuses a commit whose store files do not validate.
 # Installed by 'gitstore init' / 'gitstore install'. Skip it once: {skip}
 GITSTORE={gitstore}
-if [ ! -x "$GITSTORE" ]; then
+# Only an absolute path is run as it is: a bare name is looked up in PATH (never tested against
+# a file of that name in the work tree, which a commit could have put there).
+if [ "${{GITSTORE#/}}" = "$GITSTORE" ] || [ ! -x "$GITSTORE" ]; then
     GITSTORE=$(command -v gitstore)
 fi
 if [ -z "$GITSTORE" ]; then

@@ -85,7 +85,7 @@ def random_id(coll: Collection, taken: Callable[[str], object]) -> str:
     """A random id for ``coll`` whose file name ``taken`` does not know (it is handed
     ``<id>.yaml``: a set's membership, or a look-up in the folder)."""
     for _ in range(100):
-        candidate = coll.id_prefix + random_suffix()
+        candidate = coll.check_id(coll.id_prefix + random_suffix())  # checked before any look
         if not taken(candidate + ".yaml"):
-            return coll.check_id(candidate)
+            return candidate
     raise UsageError(f"collection {coll.name}: no free random id found; give an id")

@@ -122,9 +122,9 @@ DRIVER_CODE = "import sys; from gitstore.merge.driver import main; sys.exit(main
 def driver_argv() -> list[str]:
     """The driver process, before its four file arguments: this interpreter, by absolute path
     so no PATH is needed, running the driver module straight away. git starts it once per file,
-    so start-up is its cost: ``-c`` skips the ``gitstore`` script's own imports and ``-m``'s
-    runpy (runpy alone is ~5 ms; the script's extra work under 1 ms). -P: git runs drivers at the top of the work tree, and without it a
-    ``gitstore/`` folder a commit put there would be imported instead of this installation."""
+    so start-up is its cost: ``-c`` skips ``-m``'s runpy (~5 ms) and the ``gitstore`` script's
+    own imports (under 1 ms). -P: git runs drivers at the top of the work tree, and without it
+    a ``gitstore/`` folder a commit put there would be imported instead of this installation."""
     return [sys.executable, "-P", "-c", DRIVER_CODE]
 
 

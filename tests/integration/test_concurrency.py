@@ -70,13 +70,14 @@ def test_compare_and_swap_race_has_exactly_one_winner(store: Store, tmp_path: Pa
 
 def test_readers_never_see_a_torn_record(store: Store) -> None:
     store.put("tasks", {"id": "T-1", "title": "big", "notes": "x\n"})
-    procs = [spawn("writer", str(store.root), "3", f"w{i}") for i in range(2)]
-    procs += [spawn("reader", str(store.root), "3") for _ in range(2)]
+    # counts, not seconds: the readers read until both writers are done (and 100 times at least)
+    procs = [spawn("reader", str(store.root), "100", "w0,w1") for _ in range(2)]
+    procs += [spawn("writer", str(store.root), "60", f"w{i}") for i in range(2)]
     out = results(procs)
-    writes = sum(o for o in out[:2])  # type: ignore[misc]
-    reads = sum(o["reads"] for o in out[2:])  # type: ignore[index]
-    assert writes > 50 and reads > 100
-    assert sum(o["failures"] for o in out[2:]) == 0  # type: ignore[index]
+    assert sum(o for o in out[2:]) == 120  # type: ignore[misc]
+    assert all(o["reads"] >= 100 for o in out[:2])  # type: ignore[index]
+    assert sum(o["failures"] for o in out[:2]) == 0  # type: ignore[index]
+    assert store.get("tasks", "T-1")["version"] == 121
 
 
 def test_lock_timeout_names_the_holder(store: Store) -> None:

@@ -413,3 +413,22 @@ def test_the_hook_run_as_its_own_legacy_copy_does_not_call_itself(store_dir: Pat
         ["git", "commit", "-qm", "x"], cwd=store_dir, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_gitstore_file_in_the_work_tree_is_never_run_by_the_hook(store_dir: Path) -> None:
+    """The shipped hook names the command `gitstore`: it is looked up in PATH, never run (or
+    even tested) as a file of that name at the top of the work tree, which a commit can bring."""
+    from gitstore.hook import script
+
+    hook = store_dir / ".git" / "hooks" / "pre-commit"
+    hook.write_text(script("gitstore", ".", "pre-commit"))
+    planted = store_dir / "gitstore"
+    planted.write_text("#!/bin/sh\ntouch PWNED\nexit 0\n")
+    planted.chmod(0o755)
+    Store.open(store_dir).put("tasks", {"id": "T-1", "title": "ok"})
+    (store_dir / "records/tasks/T-2.yaml").write_text("id: T-2\ntitle: [broken\n")
+    git(store_dir, "add", "-A")
+    bin_dir = str(Path(sys.executable).parent)  # where the real gitstore script is
+    res = commit(store_dir, env={"PATH": os.pathsep.join([bin_dir, os.environ["PATH"]])})
+    assert res.returncode != 0 and "T-2.yaml" in res.stderr  # the real validation ran
+    assert not (store_dir / "PWNED").exists()

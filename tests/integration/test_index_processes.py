@@ -64,16 +64,19 @@ def test_kill_9_during_a_refresh_leaves_a_usable_index(store: Store) -> None:
         _write(folder, i, "doing" if i % 7 == 0 else "todo")
     rng = random.Random(42)
     finished = 0
+    longest = 1.5  # the first round builds all 2,500 rows, later ones re-read 300 files
     for round_ in range(ROUNDS):
         proc = spawn("query", str(store.root))
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "go"
-        # a random moment of the refresh: the first round builds all 2,500 rows, later ones
-        # re-read the 300 files changed below
-        time.sleep(rng.uniform(0, 0.4 if round_ else 1.5))
+        time.sleep(rng.uniform(0, longest))  # a random moment of the refresh
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate(timeout=60)
-        finished += "done" in out
+        done = "done" in out
+        finished += done
+        # a query that finished first ran faster than this wait: wait less from now on, so a
+        # fast machine kills mid-refresh too (and a slow one just kills earlier in it)
+        longest = min(longest, 0.4) / (2 if done else 1)
         _no_orphans(store.root)
         _same(store)
         for i in rng.sample(range(1, 2501), 300):

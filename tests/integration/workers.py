@@ -70,24 +70,27 @@ def race_put(root: str, start_flag: str, version: int, me: str) -> None:
         print(json.dumps("lost"))
 
 
-def writer(root: str, seconds: float, me: str) -> None:
+def writer(root: str, writes: int, me: str) -> None:
+    """``writes`` updates of T-1, each a different size; then a ``<me>.done`` flag."""
     store = Store.open(root)
-    end, n = time.monotonic() + seconds, 0
-    while time.monotonic() < end:
+    for n in range(1, writes + 1):
         with store.update("tasks", "T-1") as rec:
-            n += 1
             rec["notes"] = (
                 "\n".join(f"{me} line {i} of write {n}" for i in range(n % 200 + 1)) + "\n"
             )
-    print(json.dumps(n))
+    Path(root, f"{me}.done").touch()
+    print(json.dumps(writes))
 
 
-def reader(root: str, seconds: float) -> None:
+def reader(root: str, least: int, writers: str) -> None:
+    """Reads of T-1 until every writer named (comma-separated) is done, and at least ``least``:
+    counts, not seconds, so a slow machine only takes longer."""
     from gitstore.errors import GitStoreError
 
     store = Store.open(root)
-    end, reads, failures = time.monotonic() + seconds, 0, 0
-    while time.monotonic() < end:
+    flags = [Path(root, f"{w}.done") for w in writers.split(",")]
+    reads = failures = 0
+    while reads + failures < least or not all(f.exists() for f in flags):
         try:
             store.get("tasks", "T-1")
             reads += 1
@@ -177,9 +180,9 @@ if __name__ == "__main__":
     elif kind == "race_put":
         race_put(root, rest[0], int(rest[1]), rest[2])
     elif kind == "writer":
-        writer(root, float(rest[0]), rest[1])
+        writer(root, int(rest[0]), rest[1])
     elif kind == "reader":
-        reader(root, float(rest[0]))
+        reader(root, int(rest[0]), rest[1])
     elif kind == "roadmap_edits":
         roadmap_edits(root, int(rest[0]), int(rest[1]))
     elif kind == "sync_edits":
