@@ -55,14 +55,14 @@ def single_latency(store: Store, n: int) -> None:
     print(
         f"bare durable replace, same bytes:  median {b * 1e3:.2f} ms, p99 {pct(bare, 0.99) * 1e3:.2f} ms"
     )
-    for label, samples in (
-        ("warm (this process wrote last)", warm),
-        ("cold (parsed from disk)", cold),
+    for label, samples, goal in (
+        ("warm (this process wrote last)", warm, "1.5"),
+        ("cold (parsed from disk)", cold, "2"),
     ):
         u = statistics.median(samples)
         print(
             f"Store.update, {label}: median {u * 1e3:.2f} ms, p99 {pct(samples, 0.99) * 1e3:.2f} ms,"
-            f" ratio {u / b:.2f}x (goal <= 2x)"
+            f" ratio {u / b:.2f}x (goal <= {goal}x)"
         )
     path.with_name("bare.yaml").unlink()
 
@@ -113,7 +113,9 @@ def _run(root: Path, mode: str, procs: int, distinct: bool, seconds: float) -> t
 
 
 def throughput(root: Path, seconds: float) -> None:
-    print(f"\nupdates/s ({seconds:g} s per run; 2 cores):")
+    print(
+        f"\nupdates/s ({seconds:g} s per run; 2 cores; goal: 8 on one record >= 0.8x bare flock):"
+    )
     print(
         f"{'procs':>5} {'one record':>12} {'p99 ms':>8} {'bare flock':>11} {'p99 ms':>8} "
         f"{'ratio':>6} {'distinct':>10} {'p99 ms':>8}"
