@@ -117,6 +117,10 @@ def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Ctrl-C as a person's terminal sends it: a test run started in the background (by a
+    # non-interactive shell's `&`) inherits SIGINT ignored, and so would every child, which
+    # then rightly keeps ignoring it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def spawn(argv: list[str], cwd: Path, env: dict[str, str], **kw: Any) -> subprocess.Popen[str]:
