@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gitstore.errors import GitStoreError, RecordError, UsageError
 from gitstore.readers import Row, Source
 from gitstore.record import RESERVED, same
+from gitstore.spellings import fold
 from gitstore.tabular import KINDS, Mismatch, convert
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def to_records(source: Source, coll: Collection, mapping: Mapping) -> list[tuple
     seen: dict[str, str] = {}
     for row in source.rows:
         record_id = _record_id(row, coll, mapping, where)
-        folded = record_id.casefold()
+        folded = fold(record_id)
         if folded in seen:
             raise RecordError(
                 f"{row.where}: duplicate id {record_id} (first at {seen[folded]}); ids must be "

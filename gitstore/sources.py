@@ -11,7 +11,6 @@ system are found here, since that takes every name of a folder at once.
 from __future__ import annotations
 
 import os
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -156,10 +155,10 @@ def collisions(records: list[str], fresh: set[str] | None = None) -> list[Proble
 
 def _folded(path: str) -> tuple[str, str]:
     """(folder, name as case-insensitive file systems see it)."""
+    from gitstore.spellings import fold
+
     folder, _, name = path.rpartition("/")
-    if name.isascii():
-        return folder, name.lower()  # the full folding below, for ASCII, 20 times cheaper
-    return folder, unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
+    return folder, fold(name)
 
 
 _REGULAR = ("100644", "100755")

@@ -6,15 +6,29 @@ name costs ~40 ms at 100,000 records; looking up each spelling of the new name c
 spelling and stays the same at any size. :func:`spellings` gives those spellings for a name whose
 folded form is ASCII (any name gitstore picks, and most people write), so a caller can look each
 one up instead, and None when there are more than ``limit`` of them or the name is not ASCII
-(then the caller lists the folder). Folding is ``str.casefold``, character by character; besides
-each letter's capital, a few other characters fold into ASCII (:data:`EXTRA`), and
+(then the caller lists the folder). Folding is :func:`fold`, Unicode's canonical caseless match
+(case and NFC/NFD spelling both ignored, as macOS does), the one rule every case check uses;
+besides each letter's capital, a few other characters fold into ASCII (:data:`EXTRA`), and
 ``tests/test_spellings.py`` checks that table against every Unicode character.
 """
 
 from __future__ import annotations
 
-# Characters other than an ASCII letter's capital whose casefold is ASCII, by what they fold to.
+
+def fold(name: str) -> str:
+    """The key two names share when macOS or Windows would take them for one file: NFC of the
+    casefold of NFD (for ASCII, just ``lower``)."""
+    if name.isascii():
+        return name.lower()
+    import unicodedata
+
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
+
+
+# Characters other than an ASCII letter's capital whose fold is ASCII, by what they fold to.
 EXTRA = {
+    ";": ("\u037e",),  # GREEK QUESTION MARK (canonically ';')
+    "`": ("\u1fef",),  # GREEK VARIA (canonically '`')
     "k": ("\u212a",),  # KELVIN SIGN
     "s": ("\u017f",),  # LATIN SMALL LETTER LONG S
     "ff": ("\ufb00",),
@@ -29,9 +43,9 @@ _LONGEST = max(map(len, EXTRA))
 
 
 def spellings(name: str, limit: int = 4096) -> list[str] | None:
-    """Every string whose casefold equals ``name``'s (``name`` among them), or None when that
-    casefold is not ASCII or there would be more than ``limit``."""
-    folded = name.casefold()
+    """Every string whose :func:`fold` equals ``name``'s (``name`` among them), or None when
+    that fold is not ASCII or there would be more than ``limit``."""
+    folded = fold(name)
     if not folded.isascii():
         return None
     # ways[i]: the spellings of folded[i:], built from the end

@@ -422,10 +422,10 @@ class Store:
         folder's names, when the caller listed it already; else each other spelling of the name
         is looked up (:mod:`gitstore.spellings`: the same at any folder size), or, for a name
         with too many, the folder is listed."""
-        wanted = path.name.casefold()
-        if listed is None:
-            from gitstore.spellings import spellings
+        from gitstore.spellings import fold, spellings
 
+        wanted = fold(path.name)
+        if listed is None:
             others = spellings(path.name)
             if others is not None:
                 others.remove(path.name)
@@ -434,9 +434,9 @@ class Store:
             listed = fs.names(path.parent, self.root)
         joined = "/".join(listed)  # '/' is in no name
         if joined.isascii() and f"/{wanted}/" not in f"/{joined.lower()}/":
-            return  # for ASCII, casefold is lower: no name folds to this one (a quick look)
+            return  # for ASCII, the fold is lower: no name folds to this one (a quick look)
         for name in listed:
-            if name != path.name and name.casefold() == wanted:
+            if name != path.name and fold(name) == wanted:
                 self._refuse_twin(path, name)
 
     @staticmethod

@@ -419,9 +419,9 @@ def _chunks(names: list[str], size: int = 500) -> Iterator[list[str]]:
 
 def _folded(name: str) -> str:
     """The key two names share when macOS or Windows would take them for one file."""
-    import unicodedata
+    from gitstore.spellings import fold
 
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", name).casefold())
+    return fold(name)
 
 
 def now_micros() -> int:
