@@ -476,6 +476,23 @@ class Store:
         new: Record,
         listed: Names | None = None,
     ) -> Record:
+        if old is None:
+            # A new name: its case check and its write are one step against a twin's. ``T-x``
+            # and ``T-X`` have two record locks, so they also take the lock of their one fold.
+            from gitstore.spellings import fold
+
+            with self.lock(f"{collection}/{fold(str(new.get('id')))}.twin"):
+                return self._write_now(collection, old_text, old, new, listed)
+        return self._write_now(collection, old_text, old, new, listed)
+
+    def _write_now(
+        self,
+        collection: str,
+        old_text: str | None,
+        old: Record | None,
+        new: Record,
+        listed: Names | None,
+    ) -> Record:
         stamped = self.stamp(collection, old, new, listed=listed)
         path = self.path_of(collection, stamped["id"])
         data = self.render(collection, old_text, old, stamped)

@@ -68,6 +68,26 @@ def test_compare_and_swap_race_has_exactly_one_winner(store: Store, tmp_path: Pa
         assert store.get("tasks", "T-1")["version"] == version + 1
 
 
+def test_two_adds_of_ids_one_file_on_macos_never_both_win(store: Store, tmp_path: Path) -> None:
+    """`abc` and `ABC` (or `straße` and `STRASSE`) have two record locks but one file on macOS
+    and Windows: added at once by two processes, exactly one wins, every round."""
+    config = store.root / "gitstore.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "collections:\n",
+            "collections:\n  notes:\n    path: records/notes\n"
+            '    id_pattern: "\\\\w[\\\\w.-]*"\n    fields:\n      title:\n        type: str\n',
+            1,
+        )
+    )
+    pairs = [(f"case{i}", f"CASE{i}") for i in range(6)] + [("stra\u00dfe", "STRASSE")]
+    for round_, ids in enumerate(pairs):
+        flag = tmp_path / f"go-{round_}"
+        procs = [spawn("race_add", str(store.root), str(flag), i) for i in ids]
+        flag.touch()
+        assert sorted(results(procs)) == ["twin", "won"], ids  # type: ignore[type-var]
+
+
 def test_readers_never_see_a_torn_record(store: Store) -> None:
     store.put("tasks", {"id": "T-1", "title": "big", "notes": "x\n"})
     # counts, not seconds: the readers read until both writers are done (and 100 times at least)

@@ -70,6 +70,20 @@ def race_put(root: str, start_flag: str, version: int, me: str) -> None:
         print(json.dumps("lost"))
 
 
+def race_add(root: str, start_flag: str, record_id: str) -> None:
+    """Add ``notes/<record_id>`` once the flag exists: "won", or "twin" when refused."""
+    from gitstore.errors import UsageError
+
+    store = Store.open(root)
+    while not Path(start_flag).exists():
+        time.sleep(0.0005)
+    try:
+        store.add("notes", {"title": record_id}, record_id)
+        print(json.dumps("won"))
+    except UsageError as err:
+        print(json.dumps("twin" if "collides with" in str(err) else str(err)))
+
+
 def writer(root: str, writes: int, me: str) -> None:
     """``writes`` updates of T-1, each a different size; then a ``<me>.done`` flag."""
     store = Store.open(root)
@@ -179,6 +193,8 @@ if __name__ == "__main__":
         cli_increments(root, int(rest[0]))
     elif kind == "race_put":
         race_put(root, rest[0], int(rest[1]), rest[2])
+    elif kind == "race_add":
+        race_add(root, rest[0], rest[1])
     elif kind == "writer":
         writer(root, int(rest[0]), rest[1])
     elif kind == "reader":
