@@ -14,6 +14,11 @@ besides each letter's capital, a few other characters fold into ASCII (:data:`EX
 
 from __future__ import annotations
 
+from gitstore.errors import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 def fold(name: str) -> str:
     """The key two names share when macOS or Windows would take them for one file: NFC of the
@@ -59,3 +64,38 @@ def spellings(name: str, limit: int = 4096) -> list[str] | None:
         if len(ways[i]) > limit:
             return None
     return ways[0]
+
+
+def no_twin(path: Path, root: Path, listed: list[str] | None = None) -> None:
+    """Refuse a new record ``path`` whose name another in its folder folds to: on macOS and
+    Windows the two would be one file, and a teammate there could not check them out.
+    ``listed``: the folder's names, when the caller listed it already; else each other spelling
+    of the name is looked up (the same cost at any folder size), or, for a name with too many
+    spellings, the folder is listed."""
+    from gitstore import fs
+
+    wanted = fold(path.name)
+    if listed is None:
+        others = spellings(path.name)
+        if others is not None:
+            others.remove(path.name)
+            _refuse(path, fs.first_present(path.parent, others, root))
+            return
+        listed = fs.names(path.parent, root)
+    joined = "/".join(listed)  # '/' is in no name
+    if joined.isascii() and f"/{wanted}/" not in f"/{joined.lower()}/":
+        return  # for ASCII, the fold is lower: no name folds to this one (a quick look)
+    for name in listed:
+        if name != path.name and fold(name) == wanted:
+            _refuse(path, name)
+
+
+def _refuse(path: Path, twin: str | None) -> None:
+    if twin is not None:
+        from gitstore.errors import UsageError
+
+        raise UsageError(
+            f"bad id: collides with {twin} on case-insensitive file systems "
+            "(macOS, Windows); pick another id",
+            path,
+        )

@@ -65,3 +65,29 @@ def legacy_dir(root: Path, state: Path) -> Path | None:
         return legacy if stat.S_ISDIR(os.lstat(legacy).st_mode) else None
     except OSError:
         return None
+
+
+def adopt_legacy_journal(root: Path, state: Path, journal: str) -> None:
+    """An older gitstore kept its journal in the working tree's ``.gitstore/``. Move it to
+    ``state`` only when this clone wrote it: a journal that any commit ever held came from
+    someone else, and what a commit brings is never replayed."""
+    legacy = legacy_dir(root, state)
+    if legacy is None:
+        return
+    from gitstore import fs, gitio
+    from gitstore.errors import RecordError
+
+    try:
+        raw = fs.read_bytes(legacy / journal, 1 << 20)
+    except (FileNotFoundError, RecordError):
+        return
+    # Any commit that ever held a journal there (in any case: macOS and Windows fold it)
+    # brought it: never replayed, even once untracked again. Doctor reports the folder.
+    spec = f":(icase){legacy.name}/{journal}"
+    listed = gitio.git("ls-files", "--", spec, cwd=root, check=False)
+    ever = gitio.git("log", "--all", "-1", "--format=%H", "--", spec, cwd=root, check=False)
+    if listed.returncode or listed.stdout.strip() or ever.returncode or ever.stdout.strip():
+        return
+    fs.ensure_dir(state)
+    fs.atomic_write(state / journal, raw)
+    fs.remove(legacy / journal)

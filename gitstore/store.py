@@ -35,11 +35,11 @@ from gitstore.record import (
     decode,
     dumps,
     loads,
-    rewrite,
     same,
 )
+from gitstore.rewrite import rewrite
 from gitstore.schema import CONFIG_NAME, Collection, Config, check_record, load_config
-from gitstore.statedir import legacy_dir, state_dir
+from gitstore.statedir import adopt_legacy_journal, state_dir
 from gitstore.versions import check_metadata, check_version
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class Store:
         if lock_timeout is None:
             lock_timeout = _seconds(os.environ.get("GITSTORE_LOCK_TIMEOUT") or "10")
         store = cls(root, load_config(root), actor=actor, lock_timeout=lock_timeout, index=index)
-        store._adopt_legacy_journal()
+        adopt_legacy_journal(store.root, store.state, JOURNAL)
         if (store.state / JOURNAL).exists():
             store.recover()  # a transaction committed but unfinished: finish it before anything
         # Stray temp files are swept by sweep(), from the commands that list every folder
@@ -144,39 +144,10 @@ class Store:
         """Temp files an interrupted write left, in the data folders and the state folder."""
         return fs.stray_temps(self.data_dirs(), self.root, listed) + fs.stray_temps([self.state])
 
-    def _adopt_legacy_journal(self) -> None:
-        """An older gitstore kept its journal in the working tree's ``.gitstore/``. Finish it
-        only when this clone wrote it: a journal that any commit ever held came from someone
-        else, and what a commit brings is never replayed."""
-        legacy = legacy_dir(self.root, self.state)
-        if legacy is None:
-            return
-        try:
-            raw = fs.read_bytes(legacy / JOURNAL, 1 << 20)
-        except (FileNotFoundError, RecordError):
-            return
-        from gitstore import gitio
-
-        # Any commit that ever held a journal there (in any case: macOS and Windows fold it)
-        # brought it: never replayed, even once untracked again. Doctor reports the folder.
-        spec = f":(icase){legacy.name}/{JOURNAL}"
-        listed = gitio.git("ls-files", "--", spec, cwd=self.root, check=False)
-        ever = gitio.git(
-            "log", "--all", "-1", "--format=%H", "--", spec, cwd=self.root, check=False
-        )
-        if listed.returncode or listed.stdout.strip() or ever.returncode or ever.stdout.strip():
-            return
-        fs.ensure_dir(self.state)
-        fs.atomic_write(self.state / JOURNAL, raw)
-        fs.remove(legacy / JOURNAL)
-
     def lock(self, name: str, *, shared: bool = False) -> FileLock:
         from gitstore.lock import FileLock
 
         return FileLock(self.state / "locks" / name, shared=shared, timeout=self.lock_timeout)
-
-    def _record_lock(self, collection: str, record_id: str) -> FileLock:
-        return self.lock(f"{collection}/{record_id}.lock")
 
     @contextmanager
     def writing(self, lock_name: str) -> Iterator[None]:
@@ -417,36 +388,10 @@ class Store:
         return out
 
     def _check_case_twin(self, path: Path, listed: Names | None = None) -> None:
-        """A new record may not differ from another only by case: on macOS and Windows the two
-        would be one file, and a teammate there could not check them out. ``listed``: the
-        folder's names, when the caller listed it already; else each other spelling of the name
-        is looked up (:mod:`gitstore.spellings`: the same at any folder size), or, for a name
-        with too many, the folder is listed."""
-        from gitstore.spellings import fold, spellings
+        """A new record may not differ from another only by case (:func:`spellings.no_twin`)."""
+        from gitstore.spellings import no_twin
 
-        wanted = fold(path.name)
-        if listed is None:
-            others = spellings(path.name)
-            if others is not None:
-                others.remove(path.name)
-                self._refuse_twin(path, fs.first_present(path.parent, others, self.root))
-                return
-            listed = fs.names(path.parent, self.root)
-        joined = "/".join(listed)  # '/' is in no name
-        if joined.isascii() and f"/{wanted}/" not in f"/{joined.lower()}/":
-            return  # for ASCII, the fold is lower: no name folds to this one (a quick look)
-        for name in listed:
-            if name != path.name and fold(name) == wanted:
-                self._refuse_twin(path, name)
-
-    @staticmethod
-    def _refuse_twin(path: Path, twin: str | None) -> None:
-        if twin is not None:
-            raise UsageError(
-                f"bad id: collides with {twin} on case-insensitive file systems "
-                "(macOS, Windows); pick another id",
-                path,
-            )
+        no_twin(path, self.root, listed)
 
     def render(
         self, collection: str, old_text: str | None, old: Record | None, new: Record

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from gitstore.clock import format_time
 from gitstore.merge.lines import merge3
 from gitstore.merge.record import merge_record
-from gitstore.record import dumps, loads, rewrite, same
+from gitstore.record import dumps, loads, same
+from gitstore.rewrite import rewrite
 from gitstore.schema import Collection
 
 LWW = lambda key: "lww"  # noqa: E731

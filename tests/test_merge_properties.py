@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from gitstore import Store
 from gitstore.initialize import init_store
 from gitstore.merge.record import merge_record
-from gitstore.record import loads, rewrite, same
+from gitstore.record import loads, same
+from gitstore.rewrite import rewrite
 
 STATUSES = ["todo", "doing", "done", "blocked"]
 TAGS = ["daemon", "p0", "ui", "beta", "alpha"]

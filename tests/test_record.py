@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from gitstore.clock import clock_problems, format_time, next_clock, parse_time, too_far_ahead
 from gitstore.errors import RecordError
-from gitstore.record import RESERVED, copy_data, dumps, loads, rewrite, same, yaml_loads
+from gitstore.record import RESERVED, copy_data, dumps, loads, same, yaml_loads
+from gitstore.rewrite import rewrite
 
 TRAPS = [
     "no",
