@@ -1,4 +1,4 @@
-"""Merge properties (hypothesis) for records, plus hostile inputs (roadmap: test_merge_roadmap)."""
+"""Merge properties (hypothesis) for records, plus hostile inputs (roadmap: test_merge_roadmap and test_merge_roadmap_properties)."""
 
 from __future__ import annotations
 

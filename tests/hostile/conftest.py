@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.harness import World, build_template, make_env
+from tests.hostile.harness import World, build_template
+from tests.hostile.processes import make_env
 
 
 @pytest.fixture(scope="session")

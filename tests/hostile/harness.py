@@ -13,19 +13,15 @@ killed by a signal; no hang (every subprocess has a timeout, a hang is a failure
 changed in the victim's ``.git/config``, ``.git/hooks``, ``.git/info``, worktree (but for the
 files the case allows) or anything outside; no fsmonitor or hook planted (a sentinel never
 appears, even after a ``git status``); and that a second process takes the store lock at once.
+Children run through :mod:`tests.hostile.processes`; what a case must leave alone is
+fingerprinted by :mod:`tests.hostile.snapshot`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
-import resource
-import shlex
 import shutil
 import signal
-import stat
-import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -34,7 +30,15 @@ from typing import Any
 
 import pytest
 
-TIMEOUT = 20.0
+from tests.hostile.processes import (
+    Hung,
+    Result,
+    make_env,
+    run,
+    short,
+)
+from tests.hostile.snapshot import Guard, diff
+
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "runner.py"
 #: Output that means the program failed in a way no user should see.
@@ -51,10 +55,6 @@ CRASH_TEXT = (
 #: Exit statuses a shell or git reports for a child killed by SIGABRT, SIGBUS, SIGFPE, SIGKILL,
 #: SIGSEGV (128 + N).
 CRASH_CODES = {134, 135, 136, 137, 139}
-# Children may not eat the machine: a runaway read of /dev/zero or a write loop hits these
-# limits (MemoryError, SIGXFSZ) long before the OOM killer or a full disk.
-MEMORY_LIMIT = 2 << 30
-FILE_LIMIT = 64 << 20
 
 # How a case reaches the victim (the table's "delivered" column).
 PUSHED = "attacker commits (hook bypassed), pushes; victim pulls"
@@ -93,108 +93,6 @@ ROADMAP = "# Roadmap\n\n" + "".join(
     f"### PRIORITY {i}: Item {i}\n**Status**: 📝 Planned\n\nBody of item {i}.\n\n"
     for i in range(1, 5)
 )
-
-
-class Hung(Exception):
-    pass
-
-
-@dataclass
-class Result:
-    """What one command did. ``one_line``: its errors are one ``gitstore:`` line on stderr."""
-
-    label: str
-    code: int
-    out: str
-    err: str
-    one_line: bool = True
-
-    def show(self) -> str:
-        return f"$ {self.label}\n[exit {self.code}]\n--- stdout\n{self.out[-3000:]}\n--- stderr\n{self.err[-3000:]}"
-
-
-def _limits() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # Ctrl-C as a person's terminal sends it: a test run started in the background (by a
-    # non-interactive shell's `&`) inherits SIGINT ignored, and so would every child, which
-    # then rightly keeps ignoring it.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def spawn(argv: list[str], cwd: Path, env: dict[str, str], **kw: Any) -> subprocess.Popen[str]:
-    """Start a child in its own session (so a timeout kills its whole tree) under the limits."""
-    return subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-        preexec_fn=_limits,
-        **kw,
-    )
-
-
-def finish(proc: subprocess.Popen[str], label: str, input: str | None = None) -> tuple[str, str]:
-    """Wait (bounded) for a child; on timeout kill its process group and raise Hung."""
-    try:
-        return proc.communicate(input, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        kill_group(proc)
-        proc.communicate()
-        raise Hung(f"{label}: no result within {TIMEOUT:g} s (hung)") from None
-
-
-def kill_group(proc: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def run(
-    argv: list[str],
-    cwd: Path,
-    env: dict[str, str],
-    *,
-    label: str | None = None,
-    input: str | None = None,
-    one_line: bool = True,
-) -> Result:
-    label = label or short(argv)
-    proc = spawn(
-        argv,
-        cwd,
-        env,
-        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, err = finish(proc, label, input)
-    return Result(label, proc.returncode, out, err, one_line)
-
-
-def short(argv: Iterable[str]) -> str:
-    """A command line for a message: long arguments shown by their size."""
-    return " ".join(
-        shlex.quote(a) if len(a) <= 100 else f"<{a[:12]}... {len(a)} chars>" for a in argv
-    )
-
-
-def make_env(home: Path, user: str = "victim") -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GITSTORE_"))}
-    env.update(
-        HOME=str(home),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-        GIT_TERMINAL_PROMPT="0",
-        LC_ALL="C",
-        GITSTORE_USER=user,
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
-    return env
 
 
 # ---------------------------------------------------------------- what a case writes
@@ -377,91 +275,6 @@ def record(record_id: str, **fields: str) -> str:
         "modified_by: alice\n"
     )
     return head + "".join(f"{k}: {v}\n" for k, v in fields.items())
-
-
-# ---------------------------------------------------------------- what must not change
-
-
-def fingerprint(path: Path) -> str:
-    st = os.lstat(path)
-    mode = stat.S_IMODE(st.st_mode)
-    if stat.S_ISLNK(st.st_mode):
-        return f"link -> {os.readlink(path)}"
-    if stat.S_ISDIR(st.st_mode):
-        return "dir"
-    if not stat.S_ISREG(st.st_mode):
-        return f"special {stat.S_IFMT(st.st_mode):o}"
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    digest = hashlib.sha256()
-    try:
-        while chunk := os.read(fd, 1 << 20):
-            digest.update(chunk)
-    finally:
-        os.close(fd)
-    return f"file {mode:o} {digest.hexdigest()[:16]}"
-
-
-def walk(root: Path, skip: Callable[[str], bool] = lambda rel: False) -> dict[str, str]:
-    """``relative path -> fingerprint`` of everything under root, never following a link."""
-    out: dict[str, str] = {}
-    if not os.path.lexists(root):
-        return out
-    pending = [root]
-    while pending:
-        folder = pending.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                path = Path(entry.path)
-                rel = path.relative_to(root).as_posix()
-                if skip(rel):
-                    continue
-                out[rel] = fingerprint(path)
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(path)
-    return out
-
-
-def _own_state(rel: str) -> bool:
-    """The victim's own per-clone state, wherever this version of gitstore keeps it."""
-    parts = rel.split("/")
-    return parts[0] == ".git" or (
-        parts[0] == ".gitstore" and len(parts) > 1 and parts[1] in ("locks", "rescue")
-    )
-
-
-@dataclass
-class Guard:
-    """Fingerprints of everything a hostile case must leave alone."""
-
-    world: World
-    allow: tuple[str, ...] = ()
-    watch: tuple[str, ...] = ()
-
-    def snap(self) -> dict[str, str]:
-        victim, git = self.world.victim, self.world.victim / ".git"
-        out = {
-            f"victim/{k}": v
-            for k, v in walk(victim, _own_state).items()
-            if not any(k == a or k.startswith(a.rstrip("/") + "/") for a in self.allow)
-        }
-        if out.get("victim/.gitstore") == "dir":
-            del out["victim/.gitstore"]  # the folder itself may be this clone's own state
-        out["victim/.git/config"] = fingerprint(git / "config")
-        for sub in ("hooks", "info"):
-            out |= {f"victim/.git/{sub}/{k}": v for k, v in walk(git / sub).items()}
-        out |= {f"outside/{k}": v for k, v in walk(self.world.outside).items()}
-        for extra in self.watch:
-            out[extra] = fingerprint(Path(extra))
-        return out
-
-
-def diff(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    changes = []
-    for key in sorted(before.keys() | after.keys()):
-        old, new = before.get(key), after.get(key)
-        if old != new:
-            changes.append(f"{key}: {old or 'absent'} -> {new or 'absent'}")
-    return changes
 
 
 # ---------------------------------------------------------------- what a case runs

@@ -16,7 +16,6 @@ from tests.hostile.harness import (
     Case,
     Content,
     Link,
-    Result,
     World,
     cases,
     git,
@@ -24,6 +23,7 @@ from tests.hostile.harness import (
     record,
     run_case,
 )
+from tests.hostile.processes import Result
 from tests.test_bad_input import BOMB
 
 T1 = "records/tasks/T-1.yaml"

@@ -18,7 +18,6 @@ from tests.hostile.harness import (
     Case,
     Exe,
     Link,
-    Result,
     World,
     api,
     cases,
@@ -26,6 +25,7 @@ from tests.hostile.harness import (
     record,
     run_case,
 )
+from tests.hostile.processes import Result
 
 TEMP = "records/tasks/.gitstore-tmp-T-1.yaml.4242.deadbeef"
 T2_TEMP = "records/tasks/.gitstore-tmp-T-2.yaml.4242.deadbeef"

@@ -11,20 +11,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from tests.hostile.harness import (
-    API,
-    FAULT,
-    RUNNER,
-    Case,
-    Result,
-    World,
-    cases,
-    finish,
-    in_process,
-    kill_group,
-    run_case,
-    spawn,
-)
+from tests.hostile.harness import API, FAULT, RUNNER, Case, World, cases, in_process, run_case
+from tests.hostile.processes import Result, finish, kill_group, spawn
 from tests.hostile.runner import install_faults
 
 NOSPACE = "no space"

@@ -12,18 +12,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.hostile.harness import (
-    MERGED,
-    Case,
-    Result,
-    World,
-    cases,
-    cli,
-    git,
-    put_files,
-    record,
-    run_case,
-)
+from tests.hostile.harness import MERGED, Case, World, cases, cli, git, put_files, record, run_case
+from tests.hostile.processes import Result
 
 T1 = "records/tasks/T-1.yaml"
 PULL = git("pull", "--no-rebase", "--no-edit", "origin", "main")

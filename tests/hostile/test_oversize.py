@@ -12,7 +12,6 @@ from tests.hostile.harness import (
     PUSHED,
     ROADMAP,
     Case,
-    Result,
     World,
     api,
     cases,
@@ -22,6 +21,7 @@ from tests.hostile.harness import (
     record,
     run_case,
 )
+from tests.hostile.processes import Result
 
 T2 = "records/tasks/T-2.yaml"
 BIG = record("T-2", title="second task") + "notes: " + "x" * (2 << 20) + "\n"

@@ -20,19 +20,15 @@ from pathlib import Path
 from tests.hostile.harness import (
     LOCAL,
     SIGNALED,
-    TIMEOUT,
     Act,
     Case,
-    Result,
     World,
     cases,
-    finish,
-    kill_group,
     put_files,
     record,
     run_case,
-    spawn,
 )
+from tests.hostile.processes import TIMEOUT, Result, finish, kill_group, spawn
 
 
 def piped(*argv: str) -> Act:

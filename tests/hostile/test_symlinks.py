@@ -10,7 +10,8 @@ machine running the suite, so write cases aim at files in the case's own ``outsi
 
 from __future__ import annotations
 
-from tests.hostile.harness import PUSHED, Case, Link, Result, World, api, cases, cli, run_case
+from tests.hostile.harness import PUSHED, Case, Link, World, api, cases, cli, run_case
+from tests.hostile.processes import Result
 
 TASKS = "records/tasks"
 T1 = "records/tasks/T-1.yaml"

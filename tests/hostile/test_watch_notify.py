@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from tests.hostile.harness import LOCAL, PUSHED, Case, Link, Result, World, cases, cli, run_case
+from tests.hostile.harness import LOCAL, PUSHED, Case, Link, World, cases, cli, run_case
+from tests.hostile.processes import Result
 
 T1 = "records/tasks/T-1.yaml"
 T4 = "records/tasks/T-4.yaml"
