@@ -188,29 +188,48 @@ def _read_at(dir_fd: int, name: str, path: Path, limit: int) -> tuple[bytes, os.
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _in_folder(folder: Path, root: Path | None) -> Iterator[int | None]:
+    """A descriptor of ``folder`` for the block (None when it does not exist), closed after it;
+    a folder below ``root`` that is a link is refused, and any other OSError opening it or in
+    the block becomes one ReadError naming the folder."""
+    fd: int | None
+    try:
+        fd = _enter(folder, root)
+    except FileNotFoundError:
+        fd = None
+    except (UnsafePath, ReadError):
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot list: {reason(err)}", folder) from err
+    if fd is None:
+        yield None
+        return
+    try:
+        yield fd
+    except ReadError:
+        raise
+    except OSError as err:
+        raise ReadError(f"cannot list: {reason(err)}", folder) from err
+    finally:
+        os.close(fd)
+
+
 def entries(folder: Path, root: Path | None = None, prefix: str = "") -> list[tuple[str, str]]:
     """``(name, kind)`` for each entry of ``folder`` (whose name starts with ``prefix``), kind
     one of ``file`` (regular), ``link``, ``dir`` or ``other``, without following links; empty
     when the folder does not exist. A folder below ``root`` that is a link is refused."""
-    try:
-        fd = _enter(folder, root)
-        try:
-            if prefix:  # names only, then a look at the few that match (100,000 entries: 2x)
-                return [
-                    (name, kind)
-                    for name in os.listdir(fd)
-                    if name.startswith(prefix) and (kind := _kind_at(fd, name))
-                ]
-            with os.scandir(fd) as found:
-                return [(e.name, _kind(e)) for e in found]
-        finally:
-            os.close(fd)
-    except FileNotFoundError:
-        return []
-    except UnsafePath:
-        raise
-    except OSError as err:
-        raise ReadError(f"cannot list: {reason(err)}", folder) from err
+    with _in_folder(folder, root) as fd:
+        if fd is None:
+            return []
+        if prefix:  # names only, then a look at the few that match (100,000 entries: 2x)
+            return [
+                (name, kind)
+                for name in os.listdir(fd)
+                if name.startswith(prefix) and (kind := _kind_at(fd, name))
+            ]
+        with os.scandir(fd) as found:
+            return [(e.name, _kind(e)) for e in found]
 
 
 #: What a file looks like from outside: inode, size, mtime and ctime (in ns). A change of any
@@ -312,35 +331,15 @@ def folder_stat(folder: Path, root: Path | None = None) -> os.stat_result:
 
 def names(folder: Path, root: Path | None = None) -> list[str]:
     """The names in ``folder`` (nothing else: no type, no order), empty when it does not exist."""
-    try:
-        fd = _enter(folder, root)
-    except FileNotFoundError:
-        return []
-    except UnsafePath:
-        raise
-    except OSError as err:
-        raise ReadError(f"cannot list: {reason(err)}", folder) from err
-    try:
-        return os.listdir(fd)
-    except OSError as err:
-        raise ReadError(f"cannot list: {reason(err)}", folder) from err
-    finally:
-        os.close(fd)
+    with _in_folder(folder, root) as fd:
+        return [] if fd is None else os.listdir(fd)
 
 
 def first_present(folder: Path, candidates: list[str], root: Path | None = None) -> str | None:
     """The first of ``candidates`` that is an entry of ``folder`` (of any type; a link is not
     followed), or None: one ``lstat`` each instead of listing the folder."""
-    try:
-        fd = _enter(folder, root)
-    except FileNotFoundError:
-        return None
-    except UnsafePath:
-        raise
-    except OSError as err:
-        raise ReadError(f"cannot look in the folder: {reason(err)}", folder) from err
-    try:
-        for name in candidates:
+    with _in_folder(folder, root) as fd:
+        for name in candidates if fd is not None else ():
             try:
                 os.stat(name, dir_fd=fd, follow_symlinks=False)
             except (FileNotFoundError, NotADirectoryError):
@@ -349,8 +348,6 @@ def first_present(folder: Path, candidates: list[str], root: Path | None = None)
                 raise ReadError(f"cannot look up {name!r}: {reason(err)}", folder) from err
             return name
         return None
-    finally:
-        os.close(fd)
 
 
 def _kind_at(fd: int, name: str) -> str:
@@ -543,17 +540,5 @@ def stray_temps(
 
 def _kinds(folder: Path, root: Path | None, names: list[str]) -> list[tuple[str, str]]:
     """``(name, kind)`` of those ``names`` still in ``folder`` (as :func:`entries` gives)."""
-    try:
-        fd = _enter(folder, root)
-    except FileNotFoundError:
-        return []
-    except OSError as err:
-        if isinstance(err, (UnsafePath, ReadError)):
-            raise
-        raise ReadError(f"cannot list: {reason(err)}", folder) from err
-    try:
-        return [(name, kind) for name in names if (kind := _kind_at(fd, name))]
-    except OSError as err:
-        raise ReadError(f"cannot list: {reason(err)}", folder) from err
-    finally:
-        os.close(fd)
+    with _in_folder(folder, root) as fd:
+        return [] if fd is None else [(n, kind) for n in names if (kind := _kind_at(fd, n))]
