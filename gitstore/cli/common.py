@@ -10,11 +10,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gitstore.errors import GitStoreError, UsageError, exit_summary
+
+if TYPE_CHECKING:
+    from gitstore.store import Store
 
 app = typer.Typer(
     name="gitstore",
@@ -72,6 +75,14 @@ def _global(
     ] = False,
 ) -> None:
     ctx.obj = State(root=directory, json=json_out)
+
+
+def open_store(root: str) -> Store:
+    """The store at or above ``root`` (imported here, not at start-up: most commands need it,
+    but ``--help`` and the merge driver do not)."""
+    from gitstore.store import Store
+
+    return Store.open(root)
 
 
 def state(ctx: typer.Context, json_out: bool = False) -> State:

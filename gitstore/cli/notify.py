@@ -14,16 +14,11 @@ from gitstore.cli.common import (
     emit_json,
     emit_rows,
     handled,
+    open_store,
     relative_path,
     state,
 )
 from gitstore.errors import GitStoreError, UsageError
-
-
-def _open(root: str) -> Any:
-    from gitstore.store import Store
-
-    return Store.open(root)
 
 
 @app.command()
@@ -62,7 +57,7 @@ def notify(
         from gitstore.notifications import notify as write
 
         text = sys.stdin.read() if message == "-" else message
-        rec = write(_open(st.root), text, level=level, about=about, source=source)
+        rec = write(open_store(st.root), text, level=level, about=about, source=source)
         if st.json:
             emit_json(rec)
         else:
@@ -87,7 +82,7 @@ def inbox(
         from gitstore.notifications import inbox as read
 
         skipped: list[GitStoreError] = []
-        records = read(_open(st.root), include_read=all_, on_error=skipped.append)
+        records = read(open_store(st.root), include_read=all_, on_error=skipped.append)
         if limit is not None:
             records = records[: max(limit, 0)]
         if st.json:
@@ -124,7 +119,7 @@ def ack(
     with handled(st, edit=True, commit=commit):
         from gitstore import notifications
 
-        store = _open(st.root)
+        store = open_store(st.root)
         if all_ and ids:
             raise UsageError("give notification ids or --all, not both")
         skipped: list[GitStoreError] = []

@@ -16,6 +16,7 @@ from gitstore.cli.common import (
     emit_json,
     emit_rows,
     handled,
+    open_store,
     parse_assignments,
     relative_path,
     run_editor,
@@ -39,12 +40,6 @@ IfVersion = Annotated[
 ]
 
 
-def _open(root: str) -> Any:
-    from gitstore.store import Store
-
-    return Store.open(root)
-
-
 @app.command()
 def add(
     ctx: typer.Context,
@@ -61,7 +56,7 @@ def add(
     with handled(st, edit=True, commit=commit):
         items = list(args or [])
         record_id = items.pop(0) if items and "=" not in items[0] else None
-        store = _open(st.root)
+        store = open_store(st.root)
         fields = store.collection(collection).coerce(*parse_assignments(items))
         rec = store.add(collection, fields, record_id)
         if st.json:
@@ -82,7 +77,7 @@ def get(
     """
     st = state(ctx, json_out)
     with handled(st):
-        store = _open(st.root)
+        store = open_store(st.root)
         collection, record_id = store.resolve(name)
         text, _ = store.read(collection, record_id)
         rec = store.get(collection, record_id)
@@ -113,7 +108,7 @@ def set_(
     """
     st = state(ctx, json_out)
     with handled(st, edit=True, commit=commit):
-        store = _open(st.root)
+        store = open_store(st.root)
         collection, record_id = store.resolve(name)
         values = store.collection(collection).coerce(*parse_assignments(list(args or [])))
         if not values and not unset and not restore:
@@ -145,7 +140,7 @@ def rm(
     """
     st = state(ctx, json_out)
     with handled(st, edit=True, commit=commit):
-        store = _open(st.root)
+        store = open_store(st.root)
         collection, record_id = store.resolve(name)
         rec = store.delete(collection, record_id, expected_version=if_version)
         if st.json:
@@ -190,7 +185,7 @@ def list_(
     with handled(st):
         from gitstore import query
 
-        store = _open(st.root)
+        store = open_store(st.root)
         coll = store.collection(collection)
         conditions = [query.parse(c, coll) for c in where or []]
         skipped: list[GitStoreError] = []
@@ -228,7 +223,7 @@ def edit(
     """
     st = state(ctx, json_out)
     with handled(st, edit=True, commit=commit):
-        store = _open(st.root)
+        store = open_store(st.root)
         collection, record_id = store.resolve(name)
         text, rec = store.read(collection, record_id)
         if text is None or rec is None:

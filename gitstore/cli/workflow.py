@@ -12,15 +12,10 @@ from gitstore.cli.common import (
     app,
     emit_json,
     handled,
+    open_store,
     parse_assignments,
     state,
 )
-
-
-def _store(root: str) -> Any:
-    from gitstore.store import Store
-
-    return Store.open(root)
 
 
 @app.command()
@@ -46,7 +41,7 @@ def commit(
     with handled(st):
         from gitstore.workflow import commit as do_commit
 
-        sha = do_commit(_store(st.root), message)
+        sha = do_commit(open_store(st.root), message)
         if st.json:
             emit_json({"commit": sha})
         else:
@@ -63,7 +58,7 @@ def conflicts(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     with handled(st):
         from gitstore.workflow import conflicts as find_conflicts
 
-        found = find_conflicts(_store(st.root))
+        found = find_conflicts(open_store(st.root))
         if st.json:
             emit_json(found)
         else:
@@ -111,7 +106,7 @@ def resolve(
 
         if ours and theirs:
             raise UsageError("--ours or --theirs, not both")
-        store = _store(st.root)
+        store = open_store(st.root)
         side = "ours" if ours else "theirs" if theirs else None
         if not _is_record(store, name):
             from gitstore.workflow import resolve_section
@@ -158,7 +153,7 @@ def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     with handled(st):
         from gitstore.workflow import status as store_status
 
-        report = store_status(_store(st.root))
+        report = store_status(open_store(st.root))
         if st.json:
             emit_json(report)
             return
@@ -201,7 +196,7 @@ def doctor(
     with handled(st):
         from gitstore.doctor import doctor as run_doctor
 
-        checks = run_doctor(_store(st.root), fix=fix)
+        checks = run_doctor(open_store(st.root), fix=fix)
         if st.json:
             emit_json(checks)
         else:
@@ -233,7 +228,7 @@ def check_merge(
         from gitstore.cli.progress import progress
         from gitstore.doctor import check_merges, fix_merges
 
-        store = _store(st.root)
+        store = open_store(st.root)
         with progress(st) as report:
             found = check_merges(store, revisions, report)
         sha = fix_merges(store, found) if fix and found else None
@@ -280,7 +275,7 @@ def merge(
         from gitstore.workflow import listed
         from gitstore.workflow import merge as do_merge
 
-        report = do_merge(_store(st.root), revision, commit=not no_commit)
+        report = do_merge(open_store(st.root), revision, commit=not no_commit)
         if st.json:
             emit_json(
                 {
@@ -347,7 +342,7 @@ def sync(
         from gitstore.sync_report import sync as do_sync
 
         with progress(st, counted=False) as step:
-            report = do_sync(_store(st.root), remote, branch, progress=step)
+            report = do_sync(open_store(st.root), remote, branch, progress=step)
         if "error" in report and not st.json:
             raise GitStoreError(report["error"])
         if st.json:
