@@ -102,58 +102,53 @@ def one_file(tmp: Path, runs: int) -> None:
     python_cpu = statistics.median(cpu_ms([sys.executable, "-c", "pass"], tmp) for _ in range(runs))
     print(f"python -c pass {python * 1e3:.1f} ms wall, {python_cpu:.1f} ms CPU (median of {runs})")
     for label, texts in cases.items():
-        files = [tmp / name for name in ("O", "A", "B")]
-
-        def reset(files: list[Path] = files, texts: tuple[str, ...] = texts) -> None:
-            for file, text in zip(files, texts, strict=True):
-                file.write_text(text)
-
-        reset()
-        base, ours, theirs = files
-        git = timed(["git", "merge-file", "-p", str(ours), str(base), str(theirs)], runs, tmp)
-        driver, cpu = [], []
-        command = shlex.split(driver_command().replace("%O %A %B %P", ""))
-        argv = [*command, str(base), str(ours), str(theirs), "records/tasks/T-1.yaml"]
-        for _ in range(runs):
-            reset()
-            t = time.perf_counter()
-            subprocess.run(argv, cwd=tmp, check=True)
-            driver.append(time.perf_counter() - t)
-            reset()
-            cpu.append(cpu_ms(argv, tmp))
-        d = statistics.median(driver)
+        wall, cpu, git = driver_runs(tmp, texts, "records/tasks/T-1.yaml", runs)
         print(
-            f"one 20-field record, {label}: gitstore merge-driver {d * 1e3:.1f} ms wall, "
-            f"{statistics.median(cpu):.1f} ms CPU (git merge-file {git * 1e3:.1f} ms; goal < 25 ms)"
+            f"one 20-field record, {label}: gitstore merge-driver {wall:.1f} ms wall, "
+            f"{cpu:.1f} ms CPU (git merge-file {git:.1f} ms; goal < 25 ms)"
         )
 
 
 def one_roadmap(tmp: Path, runs: int) -> None:
     """The driver on a 29-section ROADMAP.md, each side editing another section."""
-    base, ours, theirs = tmp / "RO", tmp / "RA", tmp / "RB"
     text = "# Roadmap\n\n" + "".join(
         f"### PRIORITY {i}: Item {i}\n**Status**: 📝 Planned\n\nBody {i}.\n\n" for i in range(1, 30)
     )
-    command = shlex.split(driver_command().replace("%O %A %B %P", ""))
-    samples, cpu = [], []
-    argv = [*command, str(base), str(ours), str(theirs), "ROADMAP.md"]
+    sides = (
+        text,
+        text.replace("Body 3.", "Body 3, ours."),
+        text.replace("Body 20.", "Body 20, theirs."),
+    )
+    wall, cpu, _ = driver_runs(tmp, sides, "ROADMAP.md", runs)
+    print(
+        f"one 29-section ROADMAP.md (median of {runs}): gitstore merge-driver "
+        f"{wall:.1f} ms, CPU {cpu:.1f} ms (goal < 25 ms)"
+    )
+
+
+def driver_runs(tmp: Path, texts: tuple[str, str, str], path: str, runs: int) -> tuple[float, ...]:
+    """Median wall and CPU time (ms) of the driver process on base/ours/theirs ``texts``, each
+    run on fresh copies, and of ``git merge-file`` on the same files."""
+    files = [tmp / name for name in ("O", "A", "B")]
 
     def reset() -> None:
-        base.write_text(text)
-        ours.write_text(text.replace("Body 3.", "Body 3, ours."))
-        theirs.write_text(text.replace("Body 20.", "Body 20, theirs."))
+        for file, text in zip(files, texts, strict=True):
+            file.write_text(text)
 
+    reset()
+    base, ours, theirs = files
+    git = timed(["git", "merge-file", "-p", str(ours), str(base), str(theirs)], runs, tmp)
+    command = shlex.split(driver_command().replace("%O %A %B %P", ""))
+    argv = [*command, str(base), str(ours), str(theirs), path]
+    wall, cpu = [], []
     for _ in range(runs):
         reset()
         t = time.perf_counter()
         subprocess.run(argv, cwd=tmp, check=True)
-        samples.append(time.perf_counter() - t)
+        wall.append(time.perf_counter() - t)
         reset()
         cpu.append(cpu_ms(argv, tmp))
-    print(
-        f"one 29-section ROADMAP.md (median of {runs}): gitstore merge-driver "
-        f"{statistics.median(samples) * 1e3:.1f} ms, CPU {statistics.median(cpu):.1f} ms (goal < 25 ms)"
-    )
+    return statistics.median(wall) * 1e3, statistics.median(cpu), git * 1e3
 
 
 ENV = {
