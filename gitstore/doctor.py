@@ -195,8 +195,9 @@ def _locks(store: Store) -> str:
     """Lock files held right now, with what their holders wrote."""
     import os
 
-    import portalocker
+    from gitstore.quickimport import load_portalocker
 
+    portalocker = load_portalocker()
     folder = store.state / "locks"
     held = []
     for path in sorted(folder.rglob("*.lock")) if folder.is_dir() else []:

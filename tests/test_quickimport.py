@@ -1,4 +1,5 @@
-"""gitstore imports portalocker without its metadata lookup, and portalocker is the same for it."""
+"""gitstore imports portalocker (for doctor's look at the locks) without its metadata lookup, and
+portalocker is the same for it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 CHECK = """
 import sys
 {first}
-import gitstore.lock
+from gitstore.quickimport import load_portalocker
+load_portalocker()
 import portalocker
 looked_up = "importlib.metadata" in sys.modules
 import importlib.metadata, importlib.util
@@ -37,8 +39,8 @@ print("looked up" if looked_up else "not looked up")
 def test_portalocker_is_imported_without_its_metadata_lookup(
     tmp_path, first: str, said: str
 ) -> None:
-    """Without portalocker imported before, gitstore skips importlib.metadata (25-35 ms of each
-    write command) and portalocker's version and other metadata are still exactly its own;
+    """Without portalocker imported before, gitstore skips importlib.metadata (25-35 ms of a
+    doctor run) and portalocker's version and other metadata are still exactly its own;
     with it imported before, gitstore takes it as it is."""
     done = subprocess.run(
         [sys.executable, "-c", CHECK.format(first=first), str(tmp_path / "lock")],
@@ -62,7 +64,8 @@ class Editable:  # like an editable install's finder: portalocker comes from `si
 
 sys.meta_path.insert(0, Editable)
 sys.path.insert(0, hostile)  # e.g. the work tree, with a portalocker/ a commit put there
-import gitstore.lock
+from gitstore.quickimport import load_portalocker
+load_portalocker()
 import portalocker
 assert os.path.dirname(portalocker.__file__).startswith(site), portalocker.__file__
 assert portalocker.__about__.__file__.startswith(site), portalocker.__about__.__file__
@@ -113,7 +116,8 @@ def test_the_metadata_comes_from_the_portalocker_that_is_imported(tmp_path) -> N
 LAYOUT = """
 import importlib.metadata, sys
 sys.path.insert(0, sys.argv[1])
-import gitstore.lock
+from gitstore.quickimport import load_portalocker
+load_portalocker()
 import portalocker
 assert portalocker.__file__.startswith(sys.argv[1]), portalocker.__file__
 assert portalocker.__version__ == importlib.metadata.version("portalocker"), (
