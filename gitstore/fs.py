@@ -67,16 +67,24 @@ def _unsafe(dir_fd: int, name: str, path: Path) -> UnsafePath:
     return UnsafePath("is not a regular file (a FIFO, socket or device)", path)
 
 
+_parts: dict[tuple[Path, Path], tuple[str, ...]] = {}  # (folder, root) -> folder's parts below root
+
+
 def _below(folder: Path, root: Path | None) -> tuple[Path, tuple[str, ...]]:
     """The folder to start from (trusted) and the components below it (each to be checked)."""
     if root is None:
         return folder, ()
-    try:
-        parts = folder.relative_to(root).parts
-    except ValueError:
-        raise UnsafePath(f"is outside the store at {root}", folder) from None
-    if ".." in parts:
-        raise UnsafePath("is not inside the store", folder)
+    parts = _parts.get((folder, root))
+    if parts is None:
+        try:
+            parts = folder.relative_to(root).parts
+        except ValueError:
+            raise UnsafePath(f"is outside the store at {root}", folder) from None
+        if ".." in parts:
+            raise UnsafePath("is not inside the store", folder)
+        if len(_parts) >= 4096:
+            _parts.clear()
+        _parts[(folder, root)] = parts
     return root, parts
 
 
@@ -90,16 +98,15 @@ def _enter(folder: Path, root: Path | None, *, create: bool = False) -> int:
         if isinstance(err, FileNotFoundError) and not create:
             raise
         raise ReadError(f"cannot open the folder: {reason(err)}", start) from err
-    here = start
+    depth = 0
     try:
-        for part in parts:
-            here = here / part
+        for depth, part in enumerate(parts, 1):
             try:
                 child = os.open(part, _DIR, dir_fd=fd)
             except FileNotFoundError:
                 if not create:
                     raise
-                step("mkdir", here)
+                step("mkdir", start.joinpath(*parts[:depth]))
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(part, 0o777, dir_fd=fd)
                 os.fsync(fd)
@@ -109,6 +116,7 @@ def _enter(folder: Path, root: Path | None, *, create: bool = False) -> int:
     except OSError as err:
         os.close(fd)
         if err.errno in (errno.ELOOP, errno.ENOTDIR):
+            here = start.joinpath(*parts[:depth])
             with _opened(here.parent) as parent:
                 raise _unsafe(parent, here.name, here) from None
         raise
@@ -143,7 +151,7 @@ def _parent(path: Path, root: Path | None, *, create: bool = False) -> Iterator[
 def read_bytes(path: str | Path, limit: int = MAX_FILE_BYTES, *, root: Path | None = None) -> bytes:
     """A whole regular file of at most ``limit`` bytes. Refuses symlinks (of the file, and of any
     folder below ``root``) and special files; raises FileNotFoundError when it does not exist."""
-    return read_stat(path, limit, root=root)[0]
+    return _read(path, limit, root, False)[0]
 
 
 def read_stat(
@@ -151,18 +159,28 @@ def read_stat(
 ) -> tuple[bytes, os.stat_result]:
     """Like :func:`read_bytes`, with the file's ``fstat`` taken after the read: the stat of the
     very file whose bytes these are (a query index keys what it parsed by it)."""
-    path = Path(path)
+    data, st = _read(path, limit, root, True)
+    assert st is not None
+    return data, st
+
+
+def _read(
+    path: str | Path, limit: int, root: Path | None, want_stat: bool
+) -> tuple[bytes, os.stat_result | None]:
+    path = path if isinstance(path, Path) else Path(path)
     try:
         step("read", path)
         with _parent(path, root) as (dir_fd, name):
-            return _read_at(dir_fd, name, path, limit)
+            return _read_at(dir_fd, name, path, limit, want_stat)
     except (FileNotFoundError, UnsafePath, ReadError):
         raise
     except OSError as err:
         raise ReadError(f"cannot read: {reason(err)}", path) from err
 
 
-def _read_at(dir_fd: int, name: str, path: Path, limit: int) -> tuple[bytes, os.stat_result]:
+def _read_at(
+    dir_fd: int, name: str, path: Path, limit: int, want_stat: bool
+) -> tuple[bytes, os.stat_result | None]:
     st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     if not stat.S_ISREG(st.st_mode):
         raise _unsafe(dir_fd, name, path)
@@ -183,7 +201,7 @@ def _read_at(dir_fd: int, name: str, path: Path, limit: int) -> tuple[bytes, os.
             size += len(chunk)
         if size > limit:  # grew while we read it
             raise UnsafePath(f"is over the {limit}-byte limit", path)
-        return b"".join(chunks), os.fstat(fd)
+        return b"".join(chunks), os.fstat(fd) if want_stat else None
     finally:
         os.close(fd)
 

@@ -435,6 +435,8 @@ _SCALARS = frozenset((str, bool, int, float, dt.date, dt.datetime, type(None)))
 
 def same(a: object, b: object) -> bool:
     """Equality that also compares types (1, 1.0 and True differ here); key order is ignored."""
+    if a is b:  # one object (a float NaN too: it is the same as itself here)
+        return True
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):

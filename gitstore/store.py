@@ -88,6 +88,11 @@ class Store:
         # path -> (text, data) of the last version this process read or wrote. A read whose
         # bytes equal the cached text skips parsing; equal bytes always parse the same.
         self._parsed: dict[Path, tuple[str, Record]] = {}
+        # (collection, id) -> its checked path; lock name -> its lock file (pure functions of
+        # the configuration, which a Store never changes: a write looks each up five times)
+        self._paths: dict[tuple[str, str], Path] = {}
+        self._lock_paths: dict[str, Path] = {}
+        self._journal = self.state / JOURNAL
 
     @classmethod
     def open(
@@ -130,8 +135,15 @@ class Store:
         return self.config.collection(name)
 
     def path_of(self, collection: str, record_id: str) -> Path:
-        coll = self.collection(collection)
-        return self.root / coll.path / f"{coll.check_id(record_id)}.yaml"
+        key = (collection, record_id)
+        path = self._paths.get(key)
+        if path is None:
+            coll = self.collection(collection)
+            path = self.root / coll.path / f"{coll.check_id(record_id)}.yaml"
+            if len(self._paths) >= CACHE_SIZE:
+                self._paths.clear()
+            self._paths[key] = path
+        return path
 
     def data_dirs(self) -> list[Path]:
         """Every folder of the working tree a store write may leave a temp file in."""
@@ -147,14 +159,20 @@ class Store:
     def lock(self, name: str, *, shared: bool = False) -> FileLock:
         from gitstore.lock import FileLock
 
-        return FileLock(self.state / "locks" / name, shared=shared, timeout=self.lock_timeout)
+        path = self._lock_paths.get(name)
+        if path is None:
+            path = self.state / "locks" / name
+            if len(self._lock_paths) >= CACHE_SIZE:
+                self._lock_paths.clear()
+            self._lock_paths[name] = path
+        return FileLock(path, shared=shared, timeout=self.lock_timeout)
 
     @contextmanager
     def writing(self, lock_name: str) -> Iterator[None]:
         """Hold the store lock shared and ``lock_name`` exclusively (a single-file write)."""
         while True:
             with self.lock("store.lock", shared=True):
-                if not (self.state / JOURNAL).exists():
+                if not self._journal.exists():
                     with self.lock(lock_name):
                         yield
                     return
