@@ -412,7 +412,7 @@ def _target_mode(dir_fd: int, name: str, path: Path) -> int | None:
 def _write_temp_at(dir_fd: int, name: str, path: Path, data: bytes) -> str:
     mode = _target_mode(dir_fd, name, path)
     tmp = f"{TMP_PREFIX}{name}.{os.getpid()}.{os.urandom(4).hex()}"  # `secrets` costs 11 ms
-    shown = path.with_name(tmp)
+    shown = path.with_name(tmp) if fault_hook is not None else path  # only a fault hook sees it
     step("open", shown)
     fd = os.open(tmp, _CREATE, 0o666, dir_fd=dir_fd)  # umask applies, as for any new file
     try:
@@ -451,10 +451,19 @@ def write_temp(path: str | Path, data: bytes, *, root: Path | None = None) -> Pa
         raise _failed(err, path) from err
 
 
-def atomic_write(path: str | Path, data: bytes, *, root: Path | None = None) -> None:
+def atomic_write(
+    path: str | Path,
+    data: bytes,
+    *,
+    root: Path | None = None,
+    renamed: Callable[[], None] | None = None,
+) -> None:
     """Replace ``path`` with ``data`` atomically and durably; on error the old file is intact.
-    Folders below ``root`` are created as needed, never through a link."""
-    path = Path(path)
+    Folders below ``root`` are created as needed, never through a link. ``renamed`` is called
+    once the new file is in place, before the directory fsync that makes the rename durable
+    (a writer lets go of its lock there: the fsync needs no lock, and the write still returns
+    only after it)."""
+    path = path if isinstance(path, Path) else Path(path)
     try:
         with _parent(path, root, create=True) as (dir_fd, name):
             tmp = _write_temp_at(dir_fd, name, path, data)
@@ -465,8 +474,11 @@ def atomic_write(path: str | Path, data: bytes, *, root: Path | None = None) -> 
                 with contextlib.suppress(OSError):
                     os.unlink(tmp, dir_fd=dir_fd)
                 raise
+            if renamed is not None:
+                renamed()
             try:
-                step("fsync_dir", path.parent)
+                if fault_hook is not None:
+                    step("fsync_dir", path.parent)
                 os.fsync(dir_fd)
             except OSError as err:
                 raise WriteError(

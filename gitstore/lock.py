@@ -236,7 +236,9 @@ class FileLock:
 
     def release(self) -> None:
         """Drop the lock. Signals are held off meanwhile, so Ctrl-C cannot leave the lock taken
-        or this thread believing it holds it."""
+        or this thread believing it holds it. Releasing a lock not held does nothing."""
+        if self._fd is None:  # let go of early (a write's lock, after its rename), or never taken
+            return
         mine = _DEFERRED - _sigmask(signal.SIG_BLOCK, ())
         try:
             _sigmask(signal.SIG_BLOCK, mine)

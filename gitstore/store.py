@@ -168,13 +168,16 @@ class Store:
         return FileLock(path, shared=shared, timeout=self.lock_timeout)
 
     @contextmanager
-    def writing(self, lock_name: str) -> Iterator[None]:
-        """Hold the store lock shared and ``lock_name`` exclusively (a single-file write)."""
+    def writing(self, lock_name: str) -> Iterator[FileLock]:
+        """Hold the store lock shared and ``lock_name`` exclusively (a single-file write). The
+        block gets the lock on ``lock_name``: a write may let go of it once its file is renamed
+        into place (``fs.atomic_write(renamed=lock.release)``), so the directory fsync that
+        follows, before the write returns, keeps no other writer of that record waiting."""
         while True:
             with self.lock("store.lock", shared=True):
                 if not self._journal.exists():
-                    with self.lock(lock_name):
-                        yield
+                    with self.lock(lock_name) as held:
+                        yield held
                     return
             self.recover()  # a transaction crashed after its commit point: finish it first
 
@@ -437,16 +440,20 @@ class Store:
         old_text: str | None,
         old: Record | None,
         new: Record,
+        held: FileLock,
         listed: Names | None = None,
     ) -> Record:
+        """Write ``new`` over ``old`` under ``held`` (the record's lock, from :meth:`writing`),
+        which is let go of once the file is in place, before its directory fsync."""
         if old is None:
             # A new name: its case check and its write are one step against a twin's. ``T-x``
-            # and ``T-X`` have two record locks, so they also take the lock of their one fold.
+            # and ``T-X`` have two record locks, so they also take the lock of their one fold
+            # (both kept through the fsync: a new record is rare).
             from gitstore.spellings import fold
 
             with self.lock(f"{collection}/{fold(str(new.get('id')))}.twin"):
-                return self._write_now(collection, old_text, old, new, listed)
-        return self._write_now(collection, old_text, old, new, listed)
+                return self._write_now(collection, old_text, old, new, None, listed)
+        return self._write_now(collection, old_text, old, new, held, listed)
 
     def _write_now(
         self,
@@ -454,13 +461,14 @@ class Store:
         old_text: str | None,
         old: Record | None,
         new: Record,
+        held: FileLock | None,
         listed: Names | None,
     ) -> Record:
         stamped = self.stamp(collection, old, new, listed=listed)
         path = self.path_of(collection, stamped["id"])
         data = self.render(collection, old_text, old, stamped)
-        fs.atomic_write(path, data, root=self.root)
-        self._remember(path, data.decode(), copy_data(stamped))
+        fs.atomic_write(path, data, root=self.root, renamed=held.release if held else None)
+        self._remember(path, data.decode(), copy_data(stamped))  # a parse memo: no lock needed
         return stamped
 
     def put(self, collection: str, data: Record, *, expected_version: int | None = None) -> Record:
@@ -475,10 +483,10 @@ class Store:
         listed: Names | None = None,
     ) -> Record:
         record_id = self.collection(collection).check_id(data.get("id"))
-        with self.writing(f"{collection}/{record_id}.lock"):
+        with self.writing(f"{collection}/{record_id}.lock") as held:
             old_text, old = self._load(collection, record_id)
             check_version(old, expected_version, self.path_of(collection, record_id))
-            return self._write(collection, old_text, old, dict(data), listed)
+            return self._write(collection, old_text, old, dict(data), held, listed)
 
     @contextmanager
     def update(
@@ -495,7 +503,7 @@ class Store:
         A tombstone is refused unless ``restore`` (which brings the record back) or
         ``include_deleted`` (which changes it as it is)."""
         path = self.path_of(collection, record_id)
-        with self.writing(f"{collection}/{record_id}.lock"):
+        with self.writing(f"{collection}/{record_id}.lock") as held:
             old_text, old = self._load(collection, record_id)
             if old is None and not create:
                 raise NotFound(f"no record {record_id} in {collection}", path)
@@ -513,7 +521,7 @@ class Store:
             if rec.get("id") != record_id:
                 raise UsageError(f"cannot change a record's id ({record_id} -> {rec.get('id')})")
             if old is None or not same(rec, old):
-                written = self._write(collection, old_text, old, rec)
+                written = self._write(collection, old_text, old, rec, held)
                 rec.clear()
                 rec.update(written)
 
@@ -521,13 +529,14 @@ class Store:
         self, collection: str, record_id: str, *, expected_version: int | None = None
     ) -> Record:
         """Write a tombstone (``deleted: true``); ``gitstore gc`` removes old ones later."""
-        with self.writing(f"{collection}/{record_id}.lock"):
+        with self.writing(f"{collection}/{record_id}.lock") as held:
             old_text, old = self._load(collection, record_id)
             path = self.path_of(collection, record_id)
             if old is None or old.get("deleted") is True:
                 raise NotFound(f"no record {record_id} in {collection}", path)
             check_version(old, expected_version, path)
-            return self._write(collection, old_text, old, copy_data(old) | {"deleted": True})
+            tombstone = copy_data(old) | {"deleted": True}
+            return self._write(collection, old_text, old, tombstone, held)
 
     def put_text(
         self, collection: str, record_id: str, text: str, *, expected_version: int | None = None
@@ -537,14 +546,14 @@ class Store:
         edited = loads(self.check_size(text.encode(), path).decode(), path, self.config.max_depth)
         if edited.get("id") != record_id:
             raise RecordError(f"id must stay {record_id!r} (found {edited.get('id')!r})", path)
-        with self.writing(f"{collection}/{record_id}.lock"):
+        with self.writing(f"{collection}/{record_id}.lock") as held:
             _, old = self.read(collection, record_id)
             check_version(old, expected_version, path)
             if old is not None and same(edited, old):
                 return old
             stamped = self.stamp(collection, old, edited)
             data = self.check_size(rewrite(text, edited, stamped).encode(), path)
-            fs.atomic_write(path, data, root=self.root)
+            fs.atomic_write(path, data, root=self.root, renamed=held.release if old else None)
             return stamped
 
     def add(self, collection: str, fields: Record, record_id: str | None = None) -> Record:

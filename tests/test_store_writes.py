@@ -1,0 +1,105 @@
+"""What a single-record write holds, and when: the record's lock covers the read-modify-write up
+to the rename, the directory fsync follows outside it, and the write returns only after that."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+
+from gitstore import Store, WriteError, fs
+
+
+def taken(path: Path, how: int) -> bool:
+    """Whether a fresh open file (another holder) is refused a ``how`` lock on ``path``."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, how | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _update(store: Store) -> None:
+    with store.update("tasks", "T-1") as rec:
+        rec["title"] = "new"
+
+
+@pytest.mark.parametrize("write", ["put", "update", "delete"])
+def test_the_directory_fsync_runs_after_the_record_lock_is_let_go_and_before_the_return(
+    store: Store, monkeypatch: pytest.MonkeyPatch, write: str
+) -> None:
+    store.put("tasks", {"id": "T-1", "title": "old"})
+    path = store.path_of("tasks", "T-1")
+    record_lock = store.state / "locks" / "tasks" / "T-1.lock"
+    store_lock = store.state / "locks" / "store.lock"
+    seen: list[tuple[str, bool, bool, bool]] = []
+
+    def hook(step: str, where: str) -> None:
+        if where.endswith("T-1.yaml") or step == "fsync_dir":
+            seen.append(
+                (
+                    step,
+                    taken(record_lock, fcntl.LOCK_EX),
+                    taken(store_lock, fcntl.LOCK_EX),
+                    b"version: 2" in path.read_bytes(),
+                )
+            )
+
+    monkeypatch.setattr(fs, "fault_hook", hook)
+    if write == "put":
+        store.put("tasks", {"id": "T-1", "title": "new"})
+    elif write == "update":
+        _update(store)
+    else:
+        store.delete("tasks", "T-1")
+    monkeypatch.setattr(fs, "fault_hook", None)
+    steps = [s[0] for s in seen]
+    assert steps[-2:] == ["replace", "fsync_dir"], steps  # the fsync is the write's last step
+    # up to the rename the record is locked; at the directory fsync it is free again (another
+    # writer may go on), the store lock is still held shared, and the new bytes are in place
+    assert all(record for step, record, _, _ in seen if step != "fsync_dir"), seen
+    assert seen[-1][1:] == (False, True, True), seen
+    assert not taken(record_lock, fcntl.LOCK_EX) and not taken(store_lock, fcntl.LOCK_EX)
+
+
+def test_a_failed_directory_fsync_is_reported_with_no_lock_held(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.put("tasks", {"id": "T-1", "title": "old"})
+
+    def hook(step: str, where: str) -> None:
+        if step == "fsync_dir":
+            raise OSError(errno.EIO, os.strerror(errno.EIO), where)
+
+    monkeypatch.setattr(fs, "fault_hook", hook)
+    with pytest.raises(WriteError, match="directory fsync failed"):
+        _update(store)
+    monkeypatch.setattr(fs, "fault_hook", None)
+    for lock in (store.state / "locks").rglob("*.lock"):
+        assert not taken(lock, fcntl.LOCK_EX), lock
+    assert store.get("tasks", "T-1")["title"] == "new"  # in place, as the message says
+    _update(store)  # and the same thread writes again
+
+
+def test_a_new_record_keeps_its_locks_through_the_fsync(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new name also holds the lock of its case fold (two spellings, two record locks): the
+    whole write, fsync included, stays under both, as the case check needs."""
+    record_lock = store.state / "locks" / "tasks" / "T-9.lock"
+    held: list[bool] = []
+
+    def hook(step: str, where: str) -> None:
+        if step == "fsync_dir" and record_lock.exists():
+            held.append(taken(record_lock, fcntl.LOCK_EX))
+
+    monkeypatch.setattr(fs, "fault_hook", hook)
+    store.put("tasks", {"id": "T-9", "title": "new"})
+    monkeypatch.setattr(fs, "fault_hook", None)
+    assert held == [True]
