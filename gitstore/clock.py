@@ -27,6 +27,26 @@ def parse_time(text: str) -> dt.datetime:
     return moment
 
 
+_moments: dict[str, dt.datetime | None] = {}  # stamp -> parse_time of it (None: not a time)
+
+
+def _moment(text: str) -> dt.datetime | None:
+    """:func:`parse_time`, or None where it raises; remembered, because every write checks the
+    same stamps several times (a record's clocks share a few: a field's, the record's)."""
+    try:
+        return _moments[text]
+    except KeyError:
+        pass
+    try:
+        moment: dt.datetime | None = parse_time(text)
+    except (ValueError, OverflowError):
+        moment = None
+    if len(_moments) >= 4096:
+        _moments.clear()
+    _moments[text] = moment
+    return moment
+
+
 #: How far ahead of this machine's clock a stored time may be. Further ahead is a clock that runs
 #: fast or a hand-set time: under last-writer-wins it would beat every real edit until the world
 #: caught up, so validation refuses it and the clock below never follows it.
@@ -52,9 +72,8 @@ def too_far_ahead(stamp: object, now: dt.datetime | None = None) -> bool:
     """Whether ``stamp`` (RFC 3339 text) is more than :data:`MAX_AHEAD` ahead of ``now``."""
     if not isinstance(stamp, str):
         return False
-    try:
-        moment = parse_time(stamp)
-    except (ValueError, OverflowError):
+    moment = _moment(stamp)
+    if moment is None:
         return False
     return moment - (now or dt.datetime.now(dt.UTC)) > MAX_AHEAD
 
@@ -92,9 +111,8 @@ def time_problem(value: object) -> str | None:
     """Why ``value`` is not a usable ``last_modified`` (an RFC 3339 string), or None."""
     if not isinstance(value, str):
         return f"{value!r} is not an RFC 3339 time"
-    try:
-        moment = parse_time(value)
-    except (ValueError, OverflowError):
+    moment = _moment(value)
+    if moment is None:
         return f"{value!r} is not an RFC 3339 time"
     if moment >= LAST_MOMENT:
         return f"{value!r} is too far in the future"

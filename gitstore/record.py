@@ -419,10 +419,10 @@ def copy_data(value: Any) -> Any:
     Several times faster than ``copy.deepcopy``, which every update pays; anything else goes
     to ``copy.deepcopy``."""
     kind = type(value)
-    if kind is dict:
-        return {k: copy_data(v) for k, v in value.items()}
+    if kind is dict:  # a scalar is taken as it is without a call: most values are
+        return {k: v if type(v) in _SCALARS else copy_data(v) for k, v in value.items()}
     if kind is list:
-        return [copy_data(v) for v in value]
+        return [v if type(v) in _SCALARS else copy_data(v) for v in value]
     if kind in _SCALARS:
         return value
     import copy
@@ -441,10 +441,16 @@ def same(a: object, b: object) -> bool:
         return False
     if isinstance(a, dict):
         assert isinstance(b, dict)
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        if a.keys() != b.keys():
+            return False
+        for k, x in a.items():
+            y = b[k]
+            if x is not y and not same(x, y):
+                return False
+        return True
     if isinstance(a, list):
         assert isinstance(b, list)
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(x is y or same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
         return math.isnan(b)
     return a == b

@@ -78,12 +78,98 @@ def _one_line_value(line: str) -> bool:
     return opener not in ("|", ">", "&", "*", "!", "{")
 
 
+# Characters str.splitlines breaks lines at besides "\n": a text holding none is split at "\n"
+# only, so its lines can be found by regular expressions over the whole text.
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# Each top-level line: its key, or "" for one that is not a key line.
+_TOPS = re.compile(r"^(?=[^ \t#\-\n])(?:([A-Za-z_][A-Za-z0-9_.-]*):(?:[ \t]|$))?", re.MULTILINE)
+_NOT_TOP = frozenset(" \t#-\n")
+
+
 def _surgical(
     old_text: str, changed: list[str], removed: list[str], new: Mapping[str, Any]
 ) -> tuple[str, bool] | None:
     """The spliced text, and whether it is *trusted*: only whole one-line values were replaced by
     one-line values this module wrote, so reading it back cannot differ (no verification needed).
-    """
+
+    What :func:`_surgical_by_lines` gives, without a Python loop over every line: one regular
+    expression checks the layout, and only the lines of the keys that change are looked at."""
+    if _OTHER_BREAKS.search(old_text):
+        return _surgical_by_lines(old_text, changed, removed, new)
+    text = old_text if not old_text or old_text.endswith("\n") else old_text + "\n"
+    keys = _TOPS.findall(text)
+    present = set(keys)
+    if "" in present or len(present) != len(keys):
+        return None  # a top-level line that is not a key, or a key twice
+    spans: dict[str, tuple[int, int, list[str]]] = {}  # key -> start, end, its lines
+
+    def span(key: str) -> tuple[int, int, list[str]]:
+        found = spans.get(key)
+        if found is None:
+            head = key + ":"
+            start = 0 if text.startswith(head) else text.index("\n" + head) + 1
+            while text[start + len(head)] not in " \t\n":  # a longer key: "a:b" is not "a"
+                start = text.index("\n" + head, start) + 1
+            end = text.index("\n", start) + 1
+            lines = [text[start:end]]
+            while end < len(text) and text[end] in _NOT_TOP:
+                lines.append(text[end : text.index("\n", end) + 1])
+                end += len(lines[-1])
+            # Comments and blank lines after a value belong to what follows, not to the value.
+            while len(lines) > 1 and (lines[-1].strip() == "" or lines[-1][:1] == "#"):
+                end -= len(lines.pop())
+            found = spans[key] = (start, end, lines)
+        return found
+
+    events: list[tuple[int, int, str, int]] = []  # offset, rank, text put there, where to go on
+    appended: list[str] = []
+    last: list[str] = []
+    after_id: list[str] = []
+    trusted = True
+    for key in removed + changed:
+        lines: list[str] | None = None
+        if key in present:
+            start, end, lines = span(key)
+            if _has_comment(lines):
+                return None
+            trusted = trusted and (
+                (len(lines) == 1 and _one_line_value(lines[0]))
+                or (key == "clocks" and _canonical_clocks(lines))
+            )
+            events.append((start, 2, "", end))
+        if key in new:
+            value = value_lines(key, new[key], _block_indent(lines or [], (0, len(lines or []))))
+            if value is None or not KEY.fullmatch(key):
+                return None
+            trusted = trusted and (value.count("\n") == 1 or key == "clocks")
+            if lines is not None:
+                events[-1] = (start, 2, value, end)
+            elif key in META and "id" in present:
+                after_id.append(value)
+            elif key != "clocks":
+                appended.append(value)
+            else:
+                last.append(value)
+    if after_id:
+        after_id.sort(key=lambda t: META.index(t.split(":", 1)[0]))
+        events.append((span("id")[1], 0, "".join(after_id), -1))
+    # New fields go after the others but before the clocks block, which stays last.
+    if appended and "clocks" in present:
+        events.append((span("clocks")[0], 1, "".join(appended), -1))
+        appended = []
+    out: list[str] = []
+    at = 0
+    for offset, _, piece, skip in sorted(events):
+        out += (text[at:offset], piece)
+        at = max(offset, skip)
+    out.append(text[at:])
+    return "".join(out + appended + last), trusted
+
+
+def _surgical_by_lines(
+    old_text: str, changed: list[str], removed: list[str], new: Mapping[str, Any]
+) -> tuple[str, bool] | None:
+    """:func:`_surgical` line by line, for text with line breaks other than ``\n``."""
     lines = old_text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"

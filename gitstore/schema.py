@@ -52,16 +52,23 @@ class Field:
 
     def check(self, value: object) -> str | None:
         """A problem with ``value`` for this field, or None."""
-        ok = {
-            "str": isinstance(value, str),
-            "text": isinstance(value, str),
-            "int": isinstance(value, int) and not isinstance(value, bool),
-            "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-            "bool": isinstance(value, bool),
-            "date": isinstance(value, dt.date) and not isinstance(value, dt.datetime),
-            "enum": isinstance(value, str) and value in self.values,
-            "list": isinstance(value, list),
-        }[self.type]
+        kind = self.type
+        if kind in ("str", "text"):
+            ok = isinstance(value, str)
+        elif kind == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind == "float":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif kind == "bool":
+            ok = isinstance(value, bool)
+        elif kind == "date":
+            ok = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+        elif kind == "enum":
+            ok = isinstance(value, str) and value in self.values
+        elif kind == "list":
+            ok = isinstance(value, list)
+        else:
+            raise KeyError(kind)
         if ok or (value is None and not self.required):
             return None
         if self.type == "enum":

@@ -256,3 +256,43 @@ def test_copy_data_is_a_deep_copy(rec: dict[str, object]) -> None:
         return []
 
     assert not set(containers(copied)) & set(containers(rec))
+
+
+def test_a_remembered_stamp_is_judged_against_the_time_of_each_call() -> None:
+    """Stamps are parsed once and remembered; what depends on the clock is decided each call."""
+    from gitstore.clock import time_problem
+
+    now = dt.datetime.now(dt.UTC)
+    soon = format_time(now + dt.timedelta(minutes=10))
+    assert too_far_ahead(soon, now) and not too_far_ahead(soon, now + dt.timedelta(hours=1))
+    assert too_far_ahead(soon, now)  # and again, from what was remembered
+    for bad in ("2026-13-01T00:00:00.000000Z", "9999-06-01T00:00:00.000000Z", "soon"):
+        first = time_problem(bad)
+        assert first is not None and time_problem(bad) == first
+    assert not too_far_ahead("soon", now) and not too_far_ahead("soon", now)
+    assert time_problem(soon) is None and time_problem(soon) is None
+
+
+@given(
+    st.lists(
+        st.recursive(
+            st.integers() | st.text(max_size=3) | st.floats(),
+            lambda v: st.lists(v, max_size=3) | st.dictionaries(st.text(max_size=2), v, max_size=3),
+            max_leaves=8,
+        ),
+        max_size=4,
+    )
+)
+def test_copies_are_equal_and_share_no_container(values: list[object]) -> None:
+    data = {f"k{i}": v for i, v in enumerate(values)}
+    copied = copy_data(data)
+    assert same(copied, data)
+
+    def containers(v: object) -> list[int]:
+        if isinstance(v, dict):
+            return [id(v)] + [i for x in v.values() for i in containers(x)]
+        if isinstance(v, list):
+            return [id(v)] + [i for x in v for i in containers(x)]
+        return []
+
+    assert not set(containers(copied)) & set(containers(data))
