@@ -12,7 +12,7 @@ import datetime as dt
 from gitstore.errors import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from typing import Any
 
 
@@ -68,6 +68,13 @@ def next_clock(previous: object = None) -> str:
     return format_time(now)
 
 
+def brought_back(clocks: Mapping[str, Any], stamp: str) -> dict[str, Any]:
+    """``clocks`` with each time more than :data:`MAX_AHEAD` ahead of now replaced by ``stamp``
+    (a hand-set or fast clock would otherwise win every merge)."""
+    now = dt.datetime.now(dt.UTC)
+    return {k: stamp if too_far_ahead(v, now) else v for k, v in clocks.items()}
+
+
 def too_far_ahead(stamp: object, now: dt.datetime | None = None) -> bool:
     """Whether ``stamp`` (RFC 3339 text) is more than :data:`MAX_AHEAD` ahead of ``now``."""
     if not isinstance(stamp, str):
@@ -101,6 +108,25 @@ def clock_problems(
                 )
             )
     return found
+
+
+_usable: set[str] = set()  # times time_problem found nothing wrong with
+
+
+def times_ok(values: Iterable[object]) -> bool:
+    """Whether :func:`time_problem` finds nothing wrong with any of ``values`` (a record's clocks:
+    most were checked at its last write already, and are remembered)."""
+    usable = _usable
+    for value in values:
+        if value.__class__ is str and value in usable:
+            continue
+        if time_problem(value) is not None:
+            return False
+        if isinstance(value, str):
+            if len(usable) >= 4096:
+                usable.clear()
+            usable.add(value)
+    return True
 
 
 #: The last moment a record may carry: a later one could not be followed by a next edit.

@@ -43,6 +43,8 @@ _COMMENT = re.compile(r"(?:^|\s)#")
 
 def _has_comment(span: list[str]) -> bool:
     """Whether replacing these lines would drop a comment (``#`` inside quotes is not one)."""
+    if "#" not in (span[0] if len(span) == 1 else "".join(span)):
+        return False
     head = span[0].split(":", 1)[1]
     if head.strip()[:1] in ("|", ">"):
         return "#" in head
@@ -84,6 +86,12 @@ _OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 # Each top-level line: its key, or "" for one that is not a key line.
 _TOPS = re.compile(r"^(?=[^ \t#\-\n])(?:([A-Za-z_][A-Za-z0-9_.-]*):(?:[ \t]|$))?", re.MULTILINE)
 _NOT_TOP = frozenset(" \t#-\n")
+# Texts this module made, with their top-level keys: an edit of a text whose layout it checked
+# gives text of that layout again (each value it writes is one key line and lines indented under
+# it, new keys are new, and it writes no other line break), so the next update of the file, which
+# starts from that text, need not check it. Kept for the last few texts only.
+_checked: dict[str, frozenset[str]] = {}
+_made: set[str] = set()  # clocks blocks clocks_lines wrote (canonical), for the same updates
 
 
 def _surgical(
@@ -94,13 +102,15 @@ def _surgical(
 
     What :func:`_surgical_by_lines` gives, without a Python loop over every line: one regular
     expression checks the layout, and only the lines of the keys that change are looked at."""
-    if _OTHER_BREAKS.search(old_text):
-        return _surgical_by_lines(old_text, changed, removed, new)
+    present = _checked.get(old_text)
     text = old_text if not old_text or old_text.endswith("\n") else old_text + "\n"
-    keys = _TOPS.findall(text)
-    present = set(keys)
-    if "" in present or len(present) != len(keys):
-        return None  # a top-level line that is not a key, or a key twice
+    if present is None:
+        if _OTHER_BREAKS.search(old_text):
+            return _surgical_by_lines(old_text, changed, removed, new)
+        keys = _TOPS.findall(text)
+        present = frozenset(keys)
+        if "" in present or len(present) != len(keys):
+            return None  # a top-level line that is not a key, or a key twice
     spans: dict[str, tuple[int, int, list[str]]] = {}  # key -> start, end, its lines
 
     def span(key: str) -> tuple[int, int, list[str]]:
@@ -134,7 +144,7 @@ def _surgical(
                 return None
             trusted = trusted and (
                 (len(lines) == 1 and _one_line_value(lines[0]))
-                or (key == "clocks" and _canonical_clocks(lines))
+                or (key == "clocks" and ("".join(lines) in _made or _canonical_clocks(lines)))
             )
             events.append((start, 2, "", end))
         if key in new:
@@ -142,6 +152,8 @@ def _surgical(
             if value is None or not KEY.fullmatch(key):
                 return None
             trusted = trusted and (value.count("\n") == 1 or key == "clocks")
+            if key == "clocks" and isinstance(new[key], dict):
+                _made.add(value)  # clocks_lines wrote it: canonical
             if lines is not None:
                 events[-1] = (start, 2, value, end)
             elif key in META and "id" in present:
@@ -163,7 +175,12 @@ def _surgical(
         out += (text[at:offset], piece)
         at = max(offset, skip)
     out.append(text[at:])
-    return "".join(out + appended + last), trusted
+    made = "".join(out + appended + last)
+    if len(_checked) >= 64:
+        _checked.clear()
+        _made.clear()
+    _checked[made] = present.difference(removed).union(changed)
+    return made, trusted
 
 
 def _surgical_by_lines(

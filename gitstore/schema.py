@@ -171,15 +171,13 @@ class Collection:
             found.append(f"version: {version!r} is not an integer")
         elif isinstance(version, int) and version < 0:
             found.append(f"version: {version} is negative")
-        from gitstore.clock import time_problem
+        from gitstore.clock import time_problem, times_ok
 
         stamp = data.get("last_modified")
         if stamp is not None and (why := time_problem(stamp)):
             found.append(f"last_modified: {why}")
         clocks = data.get("clocks")
-        if clocks is not None and (
-            not isinstance(clocks, dict) or any(time_problem(v) for v in clocks.values())
-        ):
+        if clocks is not None and (not isinstance(clocks, dict) or not times_ok(clocks.values())):
             found.append("clocks: must map field names to RFC 3339 times")
         if data.get("deleted") not in (None, True, False):
             found.append("deleted: must be true or false")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
-from gitstore.clock import next_clock, too_far_ahead
+from gitstore.clock import brought_back, next_clock
 from gitstore.errors import (
     Exists,
     GitStoreError,
@@ -397,9 +397,7 @@ class Store:
             "modified_by": self.actor,
         } | stamped
         if old is not None:
-            clocks = dict(old["clocks"]) if isinstance(old.get("clocks"), dict) else {}
-            # A clock far ahead (a hand-set or fast clock) would win every merge: bring it to now.
-            clocks = {k: now if too_far_ahead(v) else v for k, v in clocks.items()}
+            clocks = brought_back(old["clocks"], now) if isinstance(old.get("clocks"), dict) else {}
             for key in changed:
                 if key not in META and key not in ("clocks", "conflicts"):
                     clocks[key] = now

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gitstore.clock import time_problem
+from gitstore.clock import time_problem, times_ok
 from gitstore.errors import RecordError, VersionConflict
 
 if TYPE_CHECKING:
@@ -27,9 +27,7 @@ def check_metadata(old: Record, path: Path) -> None:
     if "last_modified" in old and (why := time_problem(old["last_modified"])):
         problems.append(f"last_modified: {why}")
     clocks = old.get("clocks")
-    if clocks is not None and not (
-        isinstance(clocks, dict) and all(time_problem(v) is None for v in clocks.values())
-    ):
+    if clocks is not None and not (isinstance(clocks, dict) and times_ok(clocks.values())):
         problems.append("clocks: must map field names to RFC 3339 times")
     if problems:
         raise RecordError(

@@ -271,6 +271,15 @@ def test_a_remembered_stamp_is_judged_against_the_time_of_each_call() -> None:
         assert first is not None and time_problem(bad) == first
     assert not too_far_ahead("soon", now) and not too_far_ahead("soon", now)
     assert time_problem(soon) is None and time_problem(soon) is None
+    from gitstore.clock import brought_back, times_ok
+
+    for _ in range(2):  # the second time from what was remembered
+        assert times_ok([soon, "2026-01-01T00:00:00.000000Z"])
+        assert not times_ok([soon, "soon"]) and not times_ok([["a list"], soon])
+        assert not times_ok(["9999-06-01T00:00:00.000000Z"])
+    near = format_time(now + dt.timedelta(minutes=1))
+    clocks = {"a": near, "b": soon, "c": "x"}
+    assert brought_back(clocks, "NOW") == {"a": near, "b": "NOW", "c": "x"}
 
 
 @given(
