@@ -168,16 +168,20 @@ class Store:
         return FileLock(path, shared=shared, timeout=self.lock_timeout)
 
     @contextmanager
-    def writing(self, lock_name: str) -> Iterator[FileLock]:
+    def writing(self, lock_name: str) -> Iterator[Writing]:
         """Hold the store lock shared and ``lock_name`` exclusively (a single-file write). The
-        block gets the lock on ``lock_name``: a write may let go of it once its file is renamed
-        into place (``fs.atomic_write(renamed=lock.release)``), so the directory fsync that
-        follows, before the write returns, keeps no other writer of that record waiting."""
+        block gets a :class:`Writing`: a write lets go of the lock once its file is renamed into
+        place (``fs.atomic_write(renamed=held.let_go)``), so the directory fsync that follows,
+        before the write returns, keeps no other writer of that record waiting."""
         while True:
             with self.lock("store.lock", shared=True):
                 if not self._journal.exists():
-                    with self.lock(lock_name) as held:
-                        yield held
+                    with self.lock(lock_name) as lock:
+                        held = Writing(lock)
+                        try:
+                            yield held
+                        finally:
+                            held.close()
                     return
             self.recover()  # a transaction crashed after its commit point: finish it first
 
@@ -208,11 +212,15 @@ class Store:
         text, data = self._load(collection, record_id)
         return text, copy_data(data)
 
-    def _load(self, collection: str, record_id: str) -> tuple[str | None, Record | None]:
-        """Like :meth:`read`, but the data may be shared with the cache: never mutate it."""
+    def _load(
+        self, collection: str, record_id: str, held: Writing | None = None
+    ) -> tuple[str | None, Record | None]:
+        """Like :meth:`read`, but the data may be shared with the cache: never mutate it. Under
+        a write's ``held``, the file's descriptor stays open until the write lets go."""
         path = self.path_of(collection, record_id)
+        keep = held.opened if held is not None else None
         try:
-            raw = fs.read_bytes(path, self.config.max_record_bytes, root=self.root)
+            raw = fs.read_bytes(path, self.config.max_record_bytes, root=self.root, keep=keep)
         except FileNotFoundError:
             return None, None
         return self._parse(record_id, path, raw)
@@ -438,7 +446,7 @@ class Store:
         old_text: str | None,
         old: Record | None,
         new: Record,
-        held: FileLock,
+        held: Writing,
         listed: Names | None = None,
     ) -> Record:
         """Write ``new`` over ``old`` under ``held`` (the record's lock, from :meth:`writing`),
@@ -459,13 +467,13 @@ class Store:
         old_text: str | None,
         old: Record | None,
         new: Record,
-        held: FileLock | None,
+        held: Writing | None,
         listed: Names | None,
     ) -> Record:
         stamped = self.stamp(collection, old, new, listed=listed)
         path = self.path_of(collection, stamped["id"])
         data = self.render(collection, old_text, old, stamped)
-        fs.atomic_write(path, data, root=self.root, renamed=held.release if held else None)
+        fs.atomic_write(path, data, root=self.root, renamed=held.let_go if held else None)
         self._remember(path, data.decode(), copy_data(stamped))  # a parse memo: no lock needed
         return stamped
 
@@ -482,7 +490,7 @@ class Store:
     ) -> Record:
         record_id = self.collection(collection).check_id(data.get("id"))
         with self.writing(f"{collection}/{record_id}.lock") as held:
-            old_text, old = self._load(collection, record_id)
+            old_text, old = self._load(collection, record_id, held)
             check_version(old, expected_version, self.path_of(collection, record_id))
             return self._write(collection, old_text, old, dict(data), held, listed)
 
@@ -502,7 +510,7 @@ class Store:
         ``include_deleted`` (which changes it as it is)."""
         path = self.path_of(collection, record_id)
         with self.writing(f"{collection}/{record_id}.lock") as held:
-            old_text, old = self._load(collection, record_id)
+            old_text, old = self._load(collection, record_id, held)
             if old is None and not create:
                 raise NotFound(f"no record {record_id} in {collection}", path)
             if old is not None and old.get("deleted") is True and not (restore or include_deleted):
@@ -528,7 +536,7 @@ class Store:
     ) -> Record:
         """Write a tombstone (``deleted: true``); ``gitstore gc`` removes old ones later."""
         with self.writing(f"{collection}/{record_id}.lock") as held:
-            old_text, old = self._load(collection, record_id)
+            old_text, old = self._load(collection, record_id, held)
             path = self.path_of(collection, record_id)
             if old is None or old.get("deleted") is True:
                 raise NotFound(f"no record {record_id} in {collection}", path)
@@ -545,13 +553,13 @@ class Store:
         if edited.get("id") != record_id:
             raise RecordError(f"id must stay {record_id!r} (found {edited.get('id')!r})", path)
         with self.writing(f"{collection}/{record_id}.lock") as held:
-            _, old = self.read(collection, record_id)
+            old: Record | None = copy_data(self._load(collection, record_id, held)[1])
             check_version(old, expected_version, path)
             if old is not None and same(edited, old):
                 return old
             stamped = self.stamp(collection, old, edited)
             data = self.check_size(rewrite(text, edited, stamped).encode(), path)
-            fs.atomic_write(path, data, root=self.root, renamed=held.release if old else None)
+            fs.atomic_write(path, data, root=self.root, renamed=held.let_go if old else None)
             return stamped
 
     def add(self, collection: str, fields: Record, record_id: str | None = None) -> Record:
@@ -592,6 +600,28 @@ class Store:
         from gitstore.transaction import Transaction
 
         return Transaction(self)
+
+
+class Writing:
+    """What a single-file write holds (:meth:`Store.writing`): the file's lock, and the
+    descriptor of the file as it was read, kept open so that the rename replacing it does not
+    free its blocks under the lock. :meth:`let_go` is called once the new file is in place."""
+
+    __slots__ = ("lock", "opened")
+
+    def __init__(self, lock: FileLock):
+        self.lock = lock
+        self.opened: list[int] = []
+
+    def let_go(self) -> None:
+        """Release the lock, then close what was read: the old file's blocks are freed now,
+        outside the lock, in the transaction the write's directory fsync commits."""
+        self.lock.release()
+        self.close()
+
+    def close(self) -> None:
+        while self.opened:
+            os.close(self.opened.pop())
 
 
 def _index_wanted() -> bool:
