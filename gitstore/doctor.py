@@ -195,6 +195,7 @@ def _locks(store: Store) -> str:
     """Lock files held right now, with what their holders wrote."""
     import os
 
+    from gitstore.lock import hint
     from gitstore.quickimport import load_portalocker
 
     portalocker = load_portalocker()
@@ -206,7 +207,7 @@ def _locks(store: Store) -> str:
             portalocker.lock(fd, portalocker.LockFlags.SHARED | portalocker.LockFlags.NON_BLOCKING)
             portalocker.unlock(fd)
         except portalocker.LockException:
-            holder = path.read_text(errors="replace").strip() or "shared holders"
+            holder = hint(path) or "shared holders"
             held.append(f"{path.relative_to(folder)} held by {holder}")
         finally:
             os.close(fd)

@@ -88,13 +88,9 @@ def _open_lock_file(path: Path) -> int:
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, flags, 0o666)
-    size = os.fstat(fd)
-    if not stat.S_ISREG(size.st_mode):
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file")
-    if size.st_size > WIDTH:  # an older gitstore's longer line: the hint is overwritten in place
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, WIDTH)
     return fd
 
 
@@ -106,7 +102,8 @@ _DEFERRED = frozenset(int(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIG
 
 #: The holder hint is one line padded with spaces to this many bytes, so that writing it and
 #: clearing it are each one ``pwrite`` over the same bytes (an ``ftruncate`` costs ~8 µs and a
-#: journalled metadata change on every write).
+#: journalled metadata change on every write). Only these bytes are the hint: what follows is a
+#: holder's note for the next one (:meth:`FileLock.leave`), or an older version's longer line.
 WIDTH = 256
 _BLANK = b" " * (WIDTH - 1) + b"\n"
 _line: tuple[int, int, bytes] = (0, 0, b"")  # (pid, second, the padded line for them)
@@ -130,6 +127,21 @@ def _holder_bytes() -> bytes:
     return _line[2]
 
 
+def hint(path: Path) -> str:
+    """What the holder of the lock on ``path`` wrote about itself ("" when nothing, or shared
+    holders, or the file cannot be read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        return os.pread(fd, WIDTH, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+
+
 def _unlock(fd: int) -> None:
     fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -147,6 +159,8 @@ class FileLock:
         self.shared = shared
         self.timeout = timeout
         self._fd: int | None = None
+        #: Whether taking the lock meant waiting for another holder.
+        self.waited = False
 
     def __enter__(self) -> FileLock:
         self.acquire()
@@ -169,6 +183,7 @@ class FileLock:
         flags = fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX
         try:
             if not self._take_now(fd, flags):
+                self.waited = True
                 self._wait(fd, flags)
                 mine = _DEFERRED - _sigmask(signal.SIG_BLOCK, ())
                 try:
@@ -257,6 +272,26 @@ class FileLock:
         finally:
             _sigmask(signal.SIG_UNBLOCK, mine)
 
+    def note(self, size: int) -> bytes:
+        """Up to ``size`` bytes a holder left after the hint (empty unless this lock is held)."""
+        if self._fd is None:
+            return b""
+        try:
+            return os.pread(self._fd, size, WIDTH)
+        except OSError:
+            return b""
+
+    def leave(self, note: bytes) -> None:
+        """Leave ``note`` after the hint for the next holder (held exclusively only). It is a
+        hint too: an I/O error writing it is ignored, and a reader checks what it finds."""
+        if self._fd is None or self.shared:
+            return
+        try:
+            fs.step("lock_note", self.path)
+            os.pwrite(self._fd, note, WIDTH)
+        except OSError:
+            pass
+
     @staticmethod
     def _try(fd: int, flags: int) -> bool:
         try:
@@ -319,10 +354,7 @@ class FileLock:
             pause = min(pause * 2, 0.01)
 
     def _timeout_error(self) -> LockTimeout:
-        try:
-            holder = " ".join(self.path.read_text(errors="replace").split())
-        except OSError:
-            holder = ""
+        holder = " ".join(hint(self.path).split())
         who = f"held by {holder}" if holder else "held by other writers (shared)"
         return LockTimeout(
             f"lock not acquired within {self.timeout:g} s, {who}; retry, or stop that process",

@@ -223,15 +223,20 @@ class Store:
             raw = fs.read_bytes(path, self.config.max_record_bytes, root=self.root, keep=keep)
         except FileNotFoundError:
             return None, None
-        return self._parse(record_id, path, raw)
+        return self._parse(record_id, path, raw, held)
 
-    def _parse(self, record_id: str, path: Path, raw: bytes) -> tuple[str, Record]:
-        """A record file's bytes as :meth:`read` gives them (the data shared with the cache)."""
+    def _parse(
+        self, record_id: str, path: Path, raw: bytes, held: Writing | None = None
+    ) -> tuple[str, Record]:
+        """A record file's bytes as :meth:`read` gives them (the data shared with the cache).
+        Under a write's lock, the last writer's note for exactly these bytes spares the parse."""
         text = decode(raw, path)
         cached = self._parsed.get(path)
         if cached is not None and cached[0] == text:
             return cached
-        data = loads(text, path, self.config.max_depth)
+        data = held.recall(raw, self.config.max_depth) if held is not None else None
+        if data is None:
+            data = loads(text, path, self.config.max_depth)
         if data.get("id") != record_id:
             raise RecordError(
                 f"id is {data.get('id')!r} but the file name says {record_id!r}", path
@@ -473,8 +478,11 @@ class Store:
         stamped = self.stamp(collection, old, new, listed=listed)
         path = self.path_of(collection, stamped["id"])
         data = self.render(collection, old_text, old, stamped)
+        remembered = copy_data(stamped)
+        if held is not None:
+            held.written = (data, remembered, self.config.max_depth)
         fs.atomic_write(path, data, root=self.root, renamed=held.let_go if held else None)
-        self._remember(path, data.decode(), copy_data(stamped))  # a parse memo: no lock needed
+        self._remember(path, data.decode(), remembered)  # a parse memo: no lock needed
         return stamped
 
     def put(self, collection: str, data: Record, *, expected_version: int | None = None) -> Record:
@@ -607,15 +615,32 @@ class Writing:
     descriptor of the file as it was read, kept open so that the rename replacing it does not
     free its blocks under the lock. :meth:`let_go` is called once the new file is in place."""
 
-    __slots__ = ("lock", "opened")
+    __slots__ = ("lock", "opened", "written")
 
     def __init__(self, lock: FileLock):
         self.lock = lock
         self.opened: list[int] = []
+        #: The bytes being written, their data (as the cache keeps it) and the depth limit.
+        self.written: tuple[bytes, Record, int] | None = None
+
+    def recall(self, raw: bytes, max_depth: int) -> Record | None:
+        """The parse of ``raw`` a previous holder left (:mod:`gitstore.handoff`), or None."""
+        from gitstore import handoff
+
+        note = self.lock.note(handoff.MAX_NOTE)
+        return handoff.unpack(note, raw, max_depth) if note else None
 
     def let_go(self) -> None:
         """Release the lock, then close what was read: the old file's blocks are freed now,
-        outside the lock, in the transaction the write's directory fsync commits."""
+        outside the lock, in the transaction the write's directory fsync commits. A write that
+        had to wait for the lock (others write this record too) first leaves its parse for the
+        next holder."""
+        if self.written is not None and self.lock.waited:
+            from gitstore import handoff
+
+            note = handoff.pack(*self.written)
+            if note is not None:
+                self.lock.leave(note)
         self.lock.release()
         self.close()
 
