@@ -117,7 +117,7 @@ def _windows_problem(name: str) -> str | None:
 class Collection:
     """A collection: its folder, its ids and its fields."""
 
-    __slots__ = ("extra", "fields", "id_pattern", "id_prefix", "ids", "name", "path")
+    __slots__ = ("_good_ids", "extra", "fields", "id_pattern", "id_prefix", "ids", "name", "path")
 
     def __init__(
         self,
@@ -132,9 +132,12 @@ class Collection:
         self.name, self.path, self.id_pattern = name, path, id_pattern
         self.id_prefix, self.extra, self.fields = id_prefix, extra, fields or {}
         self.ids = ids
+        self._good_ids: set[str] = set()  # ids check_id accepted (every write checks one twice)
 
     def check_id(self, record_id: object) -> str:
         """Return ``record_id`` if it is a safe id for this collection, else raise UsageError."""
+        if record_id.__class__ is str and record_id in self._good_ids:
+            return record_id
         if not isinstance(record_id, str) or _UNSAFE_ID.search(record_id) or record_id == "..":
             raise UsageError(
                 f"bad id {record_id!r}: ids may not be empty, start with '.', "
@@ -153,6 +156,9 @@ class Collection:
             raise UsageError(
                 f"bad id {record_id!r}: collection {self.name} ids match {self.id_pattern}"
             )
+        if len(self._good_ids) >= 65536:
+            self._good_ids.clear()
+        self._good_ids.add(record_id)
         return record_id
 
     def problems(self, data: dict[str, Any]) -> list[str]:

@@ -305,3 +305,12 @@ def test_copies_are_equal_and_share_no_container(values: list[object]) -> None:
         return []
 
     assert not set(containers(copied)) & set(containers(data))
+
+
+@given(st.datetimes(timezones=st.timezones() | st.just(dt.UTC)))
+def test_format_time_writes_what_strftime_writes(moment: dt.datetime) -> None:
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except OverflowError:
+        return
+    assert format_time(moment) == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

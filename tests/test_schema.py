@@ -116,3 +116,18 @@ def test_ordinary_patterns_are_accepted(pattern: str) -> None:
     from gitstore.patterns import pattern_problem
 
     assert pattern_problem(pattern) is None
+
+
+def test_an_id_checked_once_is_still_checked_by_type_and_for_each_collection() -> None:
+    """check_id remembers the ids it accepted: a bad id is refused every time, the same text
+    is refused by a collection whose pattern refuses it, and a non-string never passes."""
+    tasks = Collection("tasks", "records/tasks", id_pattern=r"T-\d+")
+    notes = Collection("notes", "records/notes", id_pattern=r"[a-z]+")
+    for _ in range(2):
+        assert tasks.check_id("T-1") == "T-1"
+        with pytest.raises(UsageError):
+            notes.check_id("T-1")
+        with pytest.raises(UsageError):
+            tasks.check_id("t-1")
+    with pytest.raises(UsageError):
+        tasks.check_id(["T-1"])
