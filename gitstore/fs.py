@@ -135,14 +135,29 @@ def _opened(folder: Path) -> Iterator[int]:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def _parent(path: Path, root: Path | None, *, create: bool = False) -> Iterator[tuple[int, str]]:
-    """``(descriptor of the folder holding path, file name)``, entered as :func:`_enter` does."""
-    fd = _enter(path.parent, root, create=create)
-    try:
-        yield fd, path.name
-    finally:
-        os.close(fd)
+_split: dict[Path, tuple[Path, str]] = {}  # path -> its folder and name (pathlib makes them anew)
+
+
+class _parent:
+    """``with _parent(path, root) as (dir_fd, name)``: a descriptor of the folder holding path,
+    entered as :func:`_enter` does, closed after the block; and the file's name in it."""
+
+    __slots__ = ("fd", "name")
+
+    def __init__(self, path: Path, root: Path | None, *, create: bool = False):
+        split = _split.get(path)
+        if split is None:
+            if len(_split) >= 4096:
+                _split.clear()
+            split = _split[path] = (path.parent, path.name)
+        self.fd = _enter(split[0], root, create=create)
+        self.name = split[1]
+
+    def __enter__(self) -> tuple[int, str]:
+        return self.fd, self.name
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
 
 
 # ---------------------------------------------------------------- reading
