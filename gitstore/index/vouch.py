@@ -62,8 +62,23 @@ if TYPE_CHECKING:
     from gitstore.store import Store
 
 CONVERTING = frozenset({"text", "eol", "crlf", "filter", "ident", "working-tree-encoding"})
+_OFF, _ON = ("false", "no", "off", "0"), ("true", "yes", "on", "1", "")
+#: Settings under which git's "clean" would not mean "these bytes": the values that are fine.
+SETTINGS = {
+    "core.autocrlf": _OFF,  # converts line ends
+    "core.trustctime": _ON,  # else an edit that keeps size and mtime is not seen
+    "core.checkstat": ("default",),  # "minimal" does not compare inodes
+    "core.fsmonitor": _OFF,  # a daemon's word instead of a look at each file
+    "core.ignorestat": _OFF,  # files marked unchanged as they are added
+}
 MAX_ATTRIBUTES_BYTES = 1 << 20
 CLEAN_HEAD = "H 100644 "  # ls-files -s -v: tag, mode, then the blob id, the stage and the path
+#: git compares a file's times to the whole second (unless built with USE_NSEC), and looks at
+#: content only for files changed as late as its index file was written: an edit that keeps
+#: size and mtime, made within a second of the look git recorded, goes unseen by git. So a
+#: listing is vouched for only when it was seen whole more than this after git's index file
+#: was written: an edit git cannot see was then made before the listing, which saw it.
+BLIND_NS = 1_000_000_000
 
 
 def blob_id(raw: bytes) -> str:
@@ -124,7 +139,8 @@ class GitView:
             spec = f":(top,glob){prefix}*"
             self._start(folder, "ls-files", "-s", "-v", "-z", "--full-name", "--", spec, *extra)
             extra = []
-        self._start("config", "config", "-z", "--get-regexp", r"^core\.(autocrlf|attributesfile)$")
+        names = "|".join(n.removeprefix("core.") for n in [*SETTINGS, "core.attributesfile"])
+        self._start("config", "config", "-z", "--get-regexp", f"^core\\.({names})$")
 
     def _start(self, name: str, *args: str) -> None:
         """Run git with its output to a file: a pipe would stop it until this process reads."""
@@ -192,8 +208,8 @@ class GitView:
             conn.execute("COMMIT")
         if stored is None or stored.scanned is None or mark is None:
             return None
-        if self.before is None or stored.scanned <= self.before[3]:
-            return None  # git's index was written after the rows were last confirmed
+        if self.before is None or stored.scanned <= self.before[3] + BLIND_NS:
+            return None  # the rows were last confirmed too soon after git's index was written
         folder, temps = self.store.root / coll.path, list[str]()
         try:
             own = fs.folder_stat(folder, self.store.root)
@@ -205,6 +221,8 @@ class GitView:
                 dirstat = dirstat_of(own, self.clock, temps)
         except (OSError, ReadError, RecordError):
             return None  # the folder itself: the usual listing meets it and says so
+        if own.st_dev != self.clock.st_dev:
+            return None  # its files' times come from another clock than the index file's
         good = self._vouched(coll.path, stored, mark[0].get("gitlist"), listed)
         return Prepared(coll, stored, good, names, temps, own.st_dev, dirstat)
 
@@ -333,9 +351,10 @@ def _converting(view: GitView, tracked: bytes, config: bytes) -> bool:
     """Whether anything git reads could convert a store file's bytes (see the module's text).
     ``tracked``: an ``ls-files -z`` output that names the attributes files git's index holds."""
     items = config.decode("utf-8", "surrogateescape").split("\0")
-    settings = dict(item.partition("\n")[::2] for item in items if item)
-    if settings.get("core.autocrlf", "false").lower() not in ("false", "no", "off", "0", ""):
-        return True
+    settings = {k.lower(): v.lower() for k, _, v in (i.partition("\n") for i in items if i)}
+    for name, fine in SETTINGS.items():
+        if name in settings and settings[name] not in fine:
+            return True
     for rel in view.attributes:
         try:
             found = fs.read_bytes(view.top / rel, MAX_ATTRIBUTES_BYTES, root=view.top)
@@ -419,7 +438,7 @@ def adopt_vouched(index: Index, view: GitView, status: subprocess.CompletedProce
     others are listed as always, and marked as seen after git's index was written."""
     global vouched
     if view.usable and view.before is not None:
-        index.confirm_after = view.before[3]
+        index.confirm_after = view.before[3] + BLIND_NS
     for folder, listed in view.listings(status).items():
         index.adopt(folder, listed)
         vouched += 1
