@@ -192,11 +192,16 @@ class GitView:
         if _converting(self, next(iter(outputs.values()), None) or b"", settings):
             self.usable = False
             return
-        for coll in self.store.config.collections.values():
-            listed = outputs.get(coll.path)
-            ready = self._prepared(coll, listed) if listed is not None else None
-            if ready is not None:
-                self._ready[coll.path] = ready
+        try:
+            for coll in self.store.config.collections.values():
+                listed = outputs.get(coll.path)
+                ready = self._prepared(coll, listed) if listed is not None else None
+                if ready is not None:
+                    self._ready[coll.path] = ready
+        except sqlite3.Error:  # the index itself: its ordinary use meets it and says so
+            self.usable = False
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
     def _prepared(self, coll: Collection, listed: bytes) -> Prepared | None:
         conn = self.conn
