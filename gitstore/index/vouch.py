@@ -342,7 +342,9 @@ def _named(porcelain: str) -> set[str] | None:
     """Every path ``git status --porcelain`` names (both sides of a rename); None when one is
     quoted (a name git had to escape: not worth decoding for a shortcut)."""
     paths: set[str] = set()
-    for line in porcelain.splitlines():
+    for line in porcelain.split("\n"):  # git quotes a name with a newline; U+2028 it need not
+        if not line:
+            continue
         path = line[3:]
         if path.startswith('"'):
             return None
@@ -426,8 +428,8 @@ def _file_converts(path: Path) -> bool:
 def _converts(text: bytes) -> bool:
     """Whether an attributes file has a line that sets a converting attribute or defines a
     macro (a quoted pattern counts as one: it is not parsed)."""
-    for raw in text.decode("utf-8", "replace").splitlines():
-        line = raw.strip()
+    for raw in text.decode("utf-8", "replace").split("\n"):  # git's lines, git's blanks
+        line = raw.strip(" \t\r")
         if not line or line.startswith("#"):
             continue
         if line.startswith(("[attr]", '"')):
