@@ -4,8 +4,9 @@ A collection's ``id_pattern`` is a regular expression, and the merge driver chec
 it writes against its collection's (reading the configuration checks each pattern, and whether
 random ids fit it): once per file, in a process whose budget importing ``re`` would take a
 third of. The patterns people write are flat: a run of single-character atoms, each maybe
-repeated. Those are compiled here; any other pattern is none of this module's business, and the
-callers hand it to ``re``. ``tests/test_flatpattern.py`` holds both to ``re``.
+repeated. Those are compiled and matched here, in a process without ``re``; any other pattern,
+and any pattern in a process that has ``re`` loaded already, goes to ``re``.
+``tests/test_flatpattern.py`` holds this module to ``re``.
 
 The subset, in ASCII: a literal letter, digit, ``_`` or ``-``; ``\d`` (any Unicode decimal
 digit, as in ``re``), ``\.``, ``\-``; ``.`` (anything but a line break); a class ``[...]`` of
@@ -14,6 +15,8 @@ those letters, digits, ``_`` and ``.``, ranges between two letters or digits, ``
 """
 
 from __future__ import annotations
+
+import sys
 
 from gitstore.errors import TYPE_CHECKING
 
@@ -142,9 +145,10 @@ def fullmatch(steps: tuple[Step, ...], text: str) -> bool:
 
 
 def matches(pattern: str, text: str) -> bool:
-    """``re.fullmatch(pattern, text)`` as a truth value; ``re`` only for a pattern that is not
-    flat."""
-    steps = compile_flat(pattern)
+    """``re.fullmatch(pattern, text)`` as a truth value. ``re`` matches when the process has it
+    already (every command does: it is several times faster, and ``status`` matches every id)
+    or the pattern is not flat; this module only where importing ``re`` would be the cost."""
+    steps = None if "re" in sys.modules else compile_flat(pattern)
     if steps is not None:
         return fullmatch(steps, text)
     import re

@@ -16,7 +16,7 @@ Timestamps are read only where gitstore keeps them as text (``last_modified`` an
 from __future__ import annotations
 
 from gitstore.errors import TYPE_CHECKING
-from gitstore.textrules import at_end, is_date, is_stamp, key_colon, usable_stamp, yaml_printable
+from gitstore.textrules import at_end, is_date, is_key, is_stamp, usable_stamp, yaml_printable
 
 if TYPE_CHECKING:
     from typing import Any
@@ -37,16 +37,17 @@ def _unreadable(text: str) -> bool:
     return not yaml_printable(text) or "\t" in text or "\u2028" in text or "\u2029" in text
 
 
-def _key(line: str, start: int) -> int:
-    """Where the value of ``key:`` at ``start`` begins (past the spaces after the colon), or -1:
-    ``([A-Za-z_][A-Za-z0-9_.-]*):(?: +|$)`` matched at ``start``."""
-    colon = key_colon(line, start)
-    if colon < 0:
-        return -1
-    end = colon + 1
-    if line.startswith(" ", end):
-        return len(line) - len(line[end:].lstrip(" "))
-    return end if at_end(line, end) else -1
+def _key(line: str, start: int) -> tuple[str, str] | None:
+    """The key of a ``key:`` line at ``start`` and what follows the spaces after its colon, or
+    None: ``([A-Za-z_][A-Za-z0-9_.-]*):(?: +|$)`` matched at ``start``, its group and the rest."""
+    colon = line.find(":", start)  # a key holds none: the first one ends it
+    key = line[start:colon]
+    if colon <= start or not is_key(key):
+        return None
+    rest = line[colon + 1 :]
+    if rest[:1] == " ":
+        return key, rest.lstrip(" ")
+    return (key, rest) if at_end(line, colon + 1) else None
 
 
 def _is_int(text: str) -> bool:
@@ -115,16 +116,16 @@ class _Reader:
             line = self.lines[self.i]
             if here > indent:
                 raise _Decline
-            start = _key(line, here)
-            if start < 0:
+            found = _key(line, here)
+            if found is None:
                 raise _Decline
-            key = line[here : line.index(":", here)]
+            key, rest = found
             if key in out or key in _NULL or key in _BOOL:
                 raise _Decline
             self.i += 1
             # the timestamps loads() keeps as text: last_modified and the clocks' values
             stamp = (self.stamps and (depth, key) == (1, "last_modified")) or parent == "clocks"
-            out[key] = self.value(line[start:], indent, depth, key, stamp)
+            out[key] = self.value(rest, indent, depth, key, stamp)
         return out
 
     def value(self, rest: str, indent: int, depth: int, key: str, stamp: bool) -> Any:
@@ -167,7 +168,7 @@ class _Reader:
             if here > indent or not line.startswith("- ", here):
                 raise _Decline
             rest = line[here + 2 :].lstrip(" ")
-            if not rest or rest[0] in "[|-" or rest.startswith("#") or _key(rest, 0) >= 0:
+            if not rest or rest[0] in "[|-" or rest.startswith("#") or _key(rest, 0):
                 raise _Decline  # nested collections, empty items and blocks: ruamel
             self.i += 1
             out.append(_scalar(rest, False))
@@ -296,17 +297,21 @@ def _resolve(plain: str, stamp: bool = False) -> Any:
                 return dt.date.fromisoformat(plain)
             except ValueError:
                 raise _Decline from None
-        if stamp and is_stamp(plain):
-            if not usable_stamp(plain):  # then datetime decides whether it names a moment
-                import datetime as dt
-
-                try:
-                    dt.datetime.fromisoformat(plain)
-                except ValueError:
-                    raise _Decline from None
+        if stamp and (usable_stamp(plain) or (is_stamp(plain) and _a_moment(plain))):
             return plain
         raise _Decline
     return plain
+
+
+def _a_moment(stamp: str) -> bool:
+    """Whether datetime reads ``stamp`` as a moment (what :func:`usable_stamp` leaves open)."""
+    import datetime as dt
+
+    try:
+        dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return False
+    return True
 
 
 def _flow(text: str) -> list[Any]:

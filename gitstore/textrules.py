@@ -15,6 +15,8 @@ KEY_CHARS = KEY_FIRST + "0123456789.-"
 
 def is_key(text: str) -> bool:
     """``[A-Za-z_][A-Za-z0-9_.-]*`` in full: a key gitstore writes plainly."""
+    if text.isidentifier() and text.isascii():  # most keys, decided in C
+        return True
     return bool(text) and text[0] in KEY_FIRST and not text.lstrip(KEY_CHARS)
 
 
@@ -22,9 +24,7 @@ def key_colon(text: str, start: int = 0) -> int:
     """Where ``[A-Za-z_][A-Za-z0-9_.-]*:`` matched at ``start`` has its colon, or -1. (A key's
     characters hold no colon, so the first one after ``start`` is the only candidate.)"""
     colon = text.find(":", start)
-    if colon <= start or text[start] not in KEY_FIRST or text[start:colon].lstrip(KEY_CHARS):
-        return -1
-    return colon
+    return colon if colon > start and is_key(text[start:colon]) else -1
 
 
 def at_end(text: str, at: int) -> bool:
@@ -33,8 +33,10 @@ def at_end(text: str, at: int) -> bool:
 
 
 def is_stamp(text: str) -> bool:
-    r"""``\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z`` in full: the one form gitstore
-    writes a time in (``2026-01-02T03:04:05.000006Z``), which sorts as the time does."""
+    r"""``\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z`` in full: the one form gitstore writes a time
+    in (``2026-01-02T03:04:05.000006Z``), which sorts as the time does."""
+    if text.isascii():  # the usual stamp: its shape, decided in C
+        return text.translate(_ASCII_DIGITS) == _STAMP_SHAPE
     if (
         len(text) != 27
         or text[4] + text[7] + text[10] + text[13] + text[16] + text[19] + text[26] != "--T::.Z"
@@ -44,6 +46,10 @@ def is_stamp(text: str) -> bool:
     return (digits + text[20:26]).isdecimal()
 
 
+_ASCII_DIGITS = str.maketrans("123456789", "000000000")
+_STAMP_SHAPE = "0000-00-00T00:00:00.000000Z"
+
+
 def is_date(text: str) -> bool:
     r"""``\d{4}-\d\d-\d\d`` in full."""
     if len(text) != 10 or text[4] + text[7] != "--":
@@ -51,25 +57,27 @@ def is_date(text: str) -> bool:
     return (text[:4] + text[5:7] + text[8:]).isdecimal()
 
 
-_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# The last day of each month, as text (February's leap day is checked on its own).
+_LAST_DAY = {
+    f"{m:02}": f"{d}" for m, d in enumerate((31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1)
+}
 
 
 def usable_stamp(text: str) -> bool:
     """Whether ``text`` is a stamp (:func:`is_stamp`) in ASCII digits naming a real moment from
     year 1 to 9998: one that ``datetime.fromisoformat`` reads, before the last moment a record
-    may carry (9999). True proves it without importing datetime; False leaves it to datetime."""
-    if not (is_stamp(text) and text.isascii()):
+    may carry (9999). True proves it without importing datetime; False leaves it to datetime.
+    (Fixed-width ASCII digits compare as text as their numbers do.)"""
+    if not (text.isascii() and text.translate(_ASCII_DIGITS) == _STAMP_SHAPE):
         return False
-    year, month, day = int(text[:4]), int(text[5:7]), int(text[8:10])
-    if not (1 <= year <= 9998 and 1 <= month <= 12):
+    year, month, day = text[:4], text[5:7], text[8:10]
+    if not ("0001" <= year <= "9998" and "01" <= day <= _LAST_DAY.get(month, "")):
         return False
-    leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return (
-        1 <= day <= _DAYS[month - 1] + leap
-        and text[11:13] < "24"
-        and text[14:16] < "60"
-        and text[17:19] < "60"
-    )
+    if month == "02" and day == "29":
+        number = int(year)
+        if number % 4 or (number % 100 == 0 and number % 400):
+            return False
+    return text[11:13] < "24" and text[14:16] < "60" and text[17:19] < "60"
 
 
 _PLAIN_FIRST = KEY_FIRST + "/("

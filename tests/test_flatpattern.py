@@ -17,7 +17,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from gitstore.flatpattern import compile_flat, matches
+from gitstore.flatpattern import compile_flat, fullmatch, matches
 from gitstore.ids import ALPHABET, admits_random
 from gitstore.patterns import _parsed_problem, pattern_problem
 
@@ -105,12 +105,16 @@ def test_matches_as_re_does(pattern: str, texts: list[str], data: st.DataObject 
         if data is not None and not isinstance(expected[0], re.error):
             extra = data.draw(st.from_regex(pattern, fullmatch=True), label="a match")
             texts, expected = [*texts, extra], [*expected, True]
+        steps = compile_flat(pattern)
         for text, want in zip(texts, expected, strict=True):
             if isinstance(want, re.error):
+                assert steps is None
                 with pytest.raises(re.error):
                     matches(pattern, text)
             else:
                 assert matches(pattern, text) == want, (pattern, text)
+                if steps is not None:  # what the driver, which has no re, matches with
+                    assert fullmatch(steps, text) == want, (pattern, text)
 
 
 @given(FLAT)
