@@ -22,7 +22,7 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from gitstore.errors import ReadError, UnsafePath, WriteError
@@ -296,13 +296,17 @@ def folder_key(folder: Path, root: Path | None = None) -> StatKey | None:
 
 
 def scan(
-    folder: Path, root: Path | None = None, temps: list[str] | None = None
+    folder: Path,
+    root: Path | None = None,
+    temps: list[str] | None = None,
+    known: Callable[[str], Sequence[int] | None] | None = None,
 ) -> tuple[os.stat_result, list[str], array.array[int]]:
     """The folder's own stat, the names in it and, for each name, five numbers from its
     ``lstat`` (file type bits, size, mtime_ns, ctime_ns, inode) in one flat list, without
-    following links. Temp files of writes in flight are left out (their names go to ``temps``,
-    for a sweep that need not list the folder again). Raises FileNotFoundError when the folder
-    does not exist; a folder below ``root`` that is a link is refused."""
+    following links; ``known(name)``, when given, supplies the numbers of names it knows, which
+    are then not looked at. Temp files of writes in flight are left out (their names go to
+    ``temps``, for a sweep that need not list the folder again). Raises FileNotFoundError when
+    the folder does not exist; a folder below ``root`` that is a link is refused."""
     try:
         fd = _enter(folder, root)
     except (FileNotFoundError, UnsafePath):
@@ -318,6 +322,10 @@ def scan(
             if name.startswith(TMP_PREFIX):
                 if temps is not None:
                     temps.append(name)
+                continue
+            if known is not None and (given := known(name)) is not None:
+                keep(name)
+                extend(given)
                 continue
             try:
                 st = lstat(name, dir_fd=fd)
@@ -375,6 +383,38 @@ def folder_stat(folder: Path, root: Path | None = None) -> os.stat_result:
         return os.fstat(fd)
     finally:
         os.close(fd)
+
+
+def listed(folder: Path, root: Path | None, temps: list[str]) -> tuple[os.stat_result, list[str]]:
+    """The folder's own stat and the names in it (as :func:`scan` lists them, temp files to
+    ``temps``), without looking at any entry. FileNotFoundError when it does not exist."""
+    with _in_folder(folder, root) as fd:
+        if fd is None:
+            raise FileNotFoundError(folder)
+        found: list[str] = []
+        for name in os.listdir(fd):
+            (temps if name.startswith(TMP_PREFIX) else found).append(name)
+        return os.fstat(fd), found
+
+
+def numbers(folder: Path, root: Path | None, wanted: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    """:func:`scan`'s five numbers for each of ``wanted`` still in ``folder`` (one ``lstat``
+    each, links not followed)."""
+    found: dict[str, tuple[int, ...]] = {}
+    with _in_folder(folder, root) as fd:
+        for name in wanted if fd is not None else ():
+            try:
+                st = os.lstat(name, dir_fd=fd)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            found[name] = (
+                st.st_mode & 0o170000,
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+                st.st_ino,
+            )
+        return found
 
 
 def names(folder: Path, root: Path | None = None) -> list[str]:

@@ -16,9 +16,9 @@ refuses random ids is a configuration error.
 from __future__ import annotations
 
 import os
-import re
 
 from gitstore.errors import TYPE_CHECKING, ConfigError, UsageError
+from gitstore.flatpattern import matches
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -44,7 +44,7 @@ def admits_random(pattern: str, prefix: str) -> bool:
     """Whether ``pattern`` accepts every id this module may make with ``prefix``: each character of
     the alphabet in every position (a cheap, sufficient check for the patterns people write)."""
     probes = [prefix + c * LENGTH for c in ALPHABET] + [prefix + "0a" * (LENGTH // 2)]
-    return all(re.fullmatch(pattern, p) for p in probes if not p[len(prefix) :].isdigit())
+    return all(matches(pattern, p) for p in probes if not p[len(prefix) :].isdigit())
 
 
 def mode_of(name: str, spec: dict[str, object], pattern: str, prefix: str, path: str | Path) -> str:

@@ -8,12 +8,16 @@ their parse tree when the configuration is read.
 
 from __future__ import annotations
 
-import re
-
 from gitstore.errors import TYPE_CHECKING
+from gitstore.flatpattern import compile_flat, unbounded
 
 if TYPE_CHECKING:  # the merge driver reads the config: no typing import on its path
     from typing import Any
+
+_RISKY = (
+    "nested or many repeats, alternation under a repeat, or a backreference can make "
+    "matching take forever; write a flat pattern such as T-[0-9]+"
+)
 
 
 def _separated(body: Any, constants: Any) -> bool:
@@ -65,7 +69,20 @@ def pattern_problem(pattern: str) -> str | None:
     access can change, and Python's regular expressions have no time limit: a quantifier over a
     group that itself repeats or alternates (``(a+)+``, ``(a|aa)*``) can take longer than the
     universe to fail on a 40-character name, and so can a backreference or a long run of
-    unbounded repeats (``\\w*\\w*\\w*\\w*``). Those are refused."""
+    unbounded repeats (``\\w*\\w*\\w*\\w*``). Those are refused. A flat pattern
+    (:mod:`gitstore.flatpattern`) has no group, alternation or backreference, so only its count
+    of unbounded repeats can make it risky: that is counted without ``re`` (the merge driver
+    reads the configuration once per file)."""
+    steps = compile_flat(pattern)
+    if steps is not None:
+        return _RISKY if unbounded(steps) > 3 else None
+    return _parsed_problem(pattern)
+
+
+def _parsed_problem(pattern: str) -> str | None:
+    """:func:`pattern_problem` on the parse tree ``re`` makes of ``pattern`` (any pattern)."""
+    import re
+
     try:
         parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
     except re.error as err:
@@ -73,7 +90,7 @@ def pattern_problem(pattern: str) -> str | None:
     constants = re._constants  # type: ignore[attr-defined]
     repeats = {constants.MAX_REPEAT, constants.MIN_REPEAT, constants.POSSESSIVE_REPEAT}
 
-    unbounded = [0]
+    repeats_seen = [0]
 
     def risky(items: Any, inside_repeat: bool) -> bool:
         for op, arg in items:
@@ -81,7 +98,7 @@ def pattern_problem(pattern: str) -> str | None:
                 return True
             if op in repeats:
                 _low, high, body = arg
-                unbounded[0] += high > 16
+                repeats_seen[0] += high > 16
                 if inside_repeat:
                     return True
                 if high != 1 and _separated(body, constants):
@@ -99,9 +116,6 @@ def pattern_problem(pattern: str) -> str | None:
                 return True
         return False
 
-    if risky(parsed, False) or unbounded[0] > 3:
-        return (
-            "nested or many repeats, alternation under a repeat, or a backreference can make "
-            "matching take forever; write a flat pattern such as T-[0-9]+"
-        )
+    if risky(parsed, False) or repeats_seen[0] > 3:
+        return _RISKY
     return None

@@ -15,28 +15,47 @@ Timestamps are read only where gitstore keeps them as text (``last_modified`` an
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
 from gitstore.errors import TYPE_CHECKING
+from gitstore.textrules import at_end, is_date, is_key, is_stamp, usable_stamp, yaml_printable
 
 if TYPE_CHECKING:
     from typing import Any
 
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*):(?: +|$)")
-_INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
-_DATE = re.compile(r"\d{4}-\d\d-\d\d")
-_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 _NULL = frozenset(("~", "null", "Null", "NULL"))
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`.+<=0123456789")  # a plain value may not start so
 _FLOW_SPECIAL = frozenset(",[]{}#'\"")
 _ESCAPES = {"\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
-_ASCII_BAD = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")  # tabs too: YAML's rules for them vary
-# Outside ASCII: what YAML cannot hold raw, and what it reads as a line break (NEL, LS, PS) or
-# a byte-order mark. Compiled on first use: most records are ASCII.
-_WIDE_OK = "\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
-_wide_bad: re.Pattern[str] | None = None
+
+
+def _unreadable(text: str) -> bool:
+    r"""Whether ``text`` holds a character declined anywhere: one YAML cannot hold raw, a tab
+    (YAML's rules for them vary), or one YAML reads as a line break (NEL, LS, PS; CR is handled
+    before). Was ``[\x00-\x09\x0b-\x1f\x7f]`` searched in ASCII text, and
+    ``[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]``
+    in any other."""
+    return not yaml_printable(text) or "\t" in text or "\u2028" in text or "\u2029" in text
+
+
+def _key(line: str, start: int) -> tuple[str, str] | None:
+    """The key of a ``key:`` line at ``start`` and what follows the spaces after its colon, or
+    None: ``([A-Za-z_][A-Za-z0-9_.-]*):(?: +|$)`` matched at ``start``, its group and the rest."""
+    colon = line.find(":", start)  # a key holds none: the first one ends it
+    key = line[start:colon]
+    if colon <= start or not is_key(key):
+        return None
+    rest = line[colon + 1 :]
+    if rest[:1] == " ":
+        return key, rest.lstrip(" ")
+    return (key, rest) if at_end(line, colon + 1) else None
+
+
+def _is_int(text: str) -> bool:
+    """``-?(?:0|[1-9][0-9]{0,17})`` in full."""
+    digits = text[1:] if text[:1] == "-" else text
+    return digits == "0" or (
+        0 < len(digits) <= 18 and digits[0] != "0" and digits.isascii() and digits.isdigit()
+    )
 
 
 class _Decline(Exception):
@@ -48,19 +67,12 @@ def parse(text: str, max_depth: int, *, stamps: bool = False) -> dict[str, Any] 
     ``max_depth``), else None. An empty or comment-only text is None too. With ``stamps``, a
     record's ``last_modified`` and ``clocks:`` timestamps are read as the text
     :func:`gitstore.record.loads` makes of them."""
-    global _wide_bad
     if "\r" in text:
         if text.count("\r") != text.count("\r\n"):
             return None
         text = text.replace("\r\n", "\n")
-    if text.isascii():
-        if _ASCII_BAD.search(text):
-            return None
-    else:
-        if _wide_bad is None:
-            _wide_bad = re.compile(f"[^{_WIDE_OK}]")
-        if _wide_bad.search(text):
-            return None
+    if _unreadable(text):
+        return None
     lines = text.split("\n")
     reader = _Reader(lines, max_depth, stamps)
     try:
@@ -104,16 +116,16 @@ class _Reader:
             line = self.lines[self.i]
             if here > indent:
                 raise _Decline
-            match = _KEY.match(line, here)
-            if match is None:
+            found = _key(line, here)
+            if found is None:
                 raise _Decline
-            key = match.group(1)
+            key, rest = found
             if key in out or key in _NULL or key in _BOOL:
                 raise _Decline
             self.i += 1
             # the timestamps loads() keeps as text: last_modified and the clocks' values
             stamp = (self.stamps and (depth, key) == (1, "last_modified")) or parent == "clocks"
-            out[key] = self.value(line[match.end() :], indent, depth, key, stamp)
+            out[key] = self.value(rest, indent, depth, key, stamp)
         return out
 
     def value(self, rest: str, indent: int, depth: int, key: str, stamp: bool) -> Any:
@@ -156,7 +168,7 @@ class _Reader:
             if here > indent or not line.startswith("- ", here):
                 raise _Decline
             rest = line[here + 2 :].lstrip(" ")
-            if not rest or rest[0] in "[|-" or rest.startswith("#") or _KEY.match(rest):
+            if not rest or rest[0] in "[|-" or rest.startswith("#") or _key(rest, 0):
                 raise _Decline  # nested collections, empty items and blocks: ruamel
             self.i += 1
             out.append(_scalar(rest, False))
@@ -276,21 +288,30 @@ def _resolve(plain: str, stamp: bool = False) -> Any:
     if plain in _BOOL:
         return _BOOL[plain]
     if plain[0] in _INDICATORS:
-        if _INT.fullmatch(plain):
+        if _is_int(plain):
             return int(plain)
-        if _DATE.fullmatch(plain):
+        if is_date(plain):
+            import datetime as dt  # only when a date appears: most records hold none
+
             try:
                 return dt.date.fromisoformat(plain)
             except ValueError:
                 raise _Decline from None
-        if stamp and _STAMP.fullmatch(plain):
-            try:
-                dt.datetime.fromisoformat(plain)
-            except ValueError:
-                raise _Decline from None
+        if stamp and (usable_stamp(plain) or (is_stamp(plain) and _a_moment(plain))):
             return plain
         raise _Decline
     return plain
+
+
+def _a_moment(stamp: str) -> bool:
+    """Whether datetime reads ``stamp`` as a moment (what :func:`usable_stamp` leaves open)."""
+    import datetime as dt
+
+    try:
+        dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return False
+    return True
 
 
 def _flow(text: str) -> list[Any]:

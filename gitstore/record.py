@@ -10,17 +10,16 @@ ruamel.yaml's round-trip dumper instead.
 
 from __future__ import annotations
 
-import datetime as dt
-import io
-import math
-import re
-
-from gitstore.clock import format_time
 from gitstore.errors import TYPE_CHECKING, RecordError
+from gitstore.textrules import is_key, is_plain, is_stamp, yaml_printable
 
 if TYPE_CHECKING:  # only for annotations: the merge driver must start fast
+    import datetime as dt
     from collections.abc import Mapping
     from typing import Any
+
+# datetime, io, re and gitstore.clock are imported where a value needs them: the merge
+# driver, a process per file, reads records that hold no date and writes plain scalars.
 
 RESERVED = ("id", "version", "last_modified", "modified_by", "deleted", "conflicts", "clocks")
 META = ("id", "version", "last_modified", "modified_by")
@@ -120,6 +119,8 @@ def _yaml_error(err: Exception, path: object) -> RecordError:
     line = mark.line + 1 if mark is not None else None
     problem = getattr(err, "problem", None) or str(err).splitlines()[0]
     if "duplicate key" in str(err):
+        import re
+
         found = re.search(r'found duplicate key "([^"]*)"', str(err))
         problem = f"duplicate key {found.group(1)!r}" if found else "duplicate key"
     return RecordError(f"invalid YAML: {problem}", str(path), line)
@@ -156,7 +157,15 @@ def check_constructs(text: str, path: object, *, flow_mappings: bool = False) ->
         raise _yaml_error(err, path) from None
 
 
-_NESTING_PREFIX = re.compile(r"^[ \t]*(?:[-?][ \t]+)*", re.MULTILINE)
+def _nesting_prefix(line: str) -> int:
+    r"""The length of ``[ \t]*(?:[-?][ \t]+)*`` matched at the start of ``line``: its
+    indentation and the ``-``/``?`` indicators that open a level each."""
+    at = len(line) - len(line.lstrip(" \t"))
+    while line[at : at + 1] in ("-", "?") and line[at + 1 : at + 2] in (" ", "\t"):
+        at = len(line) - len(line[at + 1 :].lstrip(" \t"))
+    return at
+
+
 _BREAKS_TO_LF = str.maketrans({"\r": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})
 
 
@@ -170,7 +179,7 @@ def check_nesting(text: str, path: object, max_depth: int = MAX_DEPTH) -> None:
     bound = text.count("[") + text.count("{") + 2
     if bound <= max_depth:
         lines = text.translate(_BREAKS_TO_LF)  # every character a YAML parser breaks lines at
-        bound += max((len(m) for m in _NESTING_PREFIX.findall(lines)), default=0)
+        bound += max(map(_nesting_prefix, lines.split("\n")))
         if bound <= max_depth:
             return
     from ruamel.yaml.error import YAMLError
@@ -221,6 +230,8 @@ def yaml_loads(text: str, path: object = "<record>", max_depth: int = MAX_DEPTH)
     for key in data:
         if not isinstance(key, str):
             raise RecordError(f"key {key!r} is not a string", str(path))
+    import datetime as dt
+
     stamp = data.get("last_modified")
     if isinstance(stamp, dt.datetime):
         data["last_modified"] = _as_text(stamp)
@@ -233,17 +244,22 @@ def yaml_loads(text: str, path: object = "<record>", max_depth: int = MAX_DEPTH)
 
 
 def _as_text(stamp: dt.datetime) -> str:
+    import datetime as dt
+
+    from gitstore.clock import format_time
+
     return format_time(stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC))
 
 
 # ---------------------------------------------------------------- what a record may hold
 
-_VALUE_TYPES = (str, bool, int, float, dt.date, type(None))
-
 
 def check_data(data: Mapping[str, Any], path: object, max_depth: int = MAX_DEPTH) -> None:
     """Refuse values a record file cannot hold: keys that are not strings, types YAML cannot
     write plainly (sets, bytes, objects), and nesting deeper than ``max_depth``."""
+    import datetime as dt
+
+    value_types = (str, bool, int, float, dt.date, type(None))
     stack: list[tuple[object, int, str]] = [(data, 0, "")]
     while stack:
         value, depth, where = stack.pop()
@@ -273,7 +289,7 @@ def check_data(data: Mapping[str, Any], path: object, max_depth: int = MAX_DEPTH
                 "4,000 digits)",
                 str(path),
             )
-        elif not isinstance(value, _VALUE_TYPES):
+        elif not isinstance(value, value_types):
             raise RecordError(
                 f"{_shown(where)}: a value of type {type(value).__name__} cannot be stored; use a "
                 "string, number, boolean, date, list or mapping",
@@ -300,12 +316,8 @@ def _shown(where: str) -> str:
 
 # ---------------------------------------------------------------- writing single values
 
-_PLAIN = re.compile(r"[A-Za-z_/(][A-Za-z0-9_ ./()+@-]*")
 _RESOLVES = {"yes", "no", "y", "n", "on", "off", "true", "false", "null", "~", "nan", "inf"}
-STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")  # a canonical time
-KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")  # a key gitstore writes plainly
-# Compiled on first use (3 ms): the merge driver, which starts once per file, rarely needs it.
-_PRINTABLE = "[\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*"
+_INF = float("inf")
 
 
 # Characters YAML treats as line breaks or forbids raw: always escaped inside quotes.
@@ -341,25 +353,29 @@ def _scalar(value: object) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if math.isnan(value):
+        if value != value:  # NaN
             return ".nan"
-        if math.isinf(value):
+        if value in (_INF, -_INF):
             return ".inf" if value > 0 else "-.inf"
         text = repr(value)
         return text if ("." in text or "e" in text) else text + ".0"
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value.isoformat()
     if isinstance(value, str):
-        if _PLAIN.fullmatch(value) and not value.endswith(" ") and value.lower() not in _RESOLVES:
+        if is_plain(value) and not value.endswith(" ") and value.lower() not in _RESOLVES:
             return value
         return _quote(value)
+    if isinstance(value, (list, dict)):
+        return None
+    import datetime as dt  # a date (or a value no scalar can be): rare, so imported only here
+
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
     return None
 
 
 def _block_text(value: str) -> str | None:
     """A literal block (``|``) for multi-line text, so diffs show changed lines only."""
     body = value.rstrip("\n")
-    if not body or not re.fullmatch(_PRINTABLE, value) or any(c in value for c in "\r\u2028\u2029"):
+    if not body or not yaml_printable(value) or any(c in value for c in "\r\u2028\u2029"):
         return None
     trailing = len(value) - len(body)
     chomp = "-" if trailing == 0 else ("" if trailing == 1 else "+")
@@ -396,7 +412,7 @@ def value_lines(key: str, value: object, block: str | None = None) -> str | None
         return f"{key}:\n" + "".join(f"{pad}- {i}\n" for i in flat)
     if key == "clocks" and isinstance(value, dict):
         return clocks_lines(value)
-    if key == "last_modified" and isinstance(value, str) and STAMP.fullmatch(value):
+    if key == "last_modified" and isinstance(value, str) and is_stamp(value):
         return f"{key}: {value}\n"  # plain, as people write it; loads() reads it back as text
     text = _scalar(value)
     return f"{key}: {text}\n" if text is not None else None
@@ -404,9 +420,7 @@ def value_lines(key: str, value: object, block: str | None = None) -> str | None
 
 def clocks_lines(clocks: Mapping[str, Any]) -> str | None:
     """The ``clocks:`` block: when each field was last changed (per-field last-writer-wins)."""
-    if not all(
-        KEY.fullmatch(k) and isinstance(v, str) and STAMP.fullmatch(v) for k, v in clocks.items()
-    ):
+    if not all(is_key(k) and isinstance(v, str) and is_stamp(v) for k, v in clocks.items()):
         return None
     return "clocks:\n" + "".join(f"  {k}: {v}\n" for k, v in clocks.items())
 
@@ -419,18 +433,28 @@ def copy_data(value: Any) -> Any:
     Several times faster than ``copy.deepcopy``, which every update pays; anything else goes
     to ``copy.deepcopy``."""
     kind = type(value)
+    scalars = _scalars()
     if kind is dict:  # a scalar is taken as it is without a call: most values are
-        return {k: v if type(v) in _SCALARS else copy_data(v) for k, v in value.items()}
+        return {k: v if type(v) in scalars else copy_data(v) for k, v in value.items()}
     if kind is list:
-        return [v if type(v) in _SCALARS else copy_data(v) for v in value]
-    if kind in _SCALARS:
+        return [v if type(v) in scalars else copy_data(v) for v in value]
+    if kind in scalars:
         return value
     import copy
 
     return copy.deepcopy(value)
 
 
-_SCALARS = frozenset((str, bool, int, float, dt.date, dt.datetime, type(None)))
+_SCALAR_TYPES: frozenset[type] | None = None
+
+
+def _scalars() -> frozenset[type]:
+    global _SCALAR_TYPES
+    if _SCALAR_TYPES is None:
+        import datetime as dt
+
+        _SCALAR_TYPES = frozenset((str, bool, int, float, dt.date, dt.datetime, type(None)))
+    return _SCALAR_TYPES
 
 
 def same(a: object, b: object) -> bool:
@@ -451,8 +475,8 @@ def same(a: object, b: object) -> bool:
     if isinstance(a, list):
         assert isinstance(b, list)
         return len(a) == len(b) and all(x is y or same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
-        return math.isnan(b)
+    if isinstance(a, float) and isinstance(b, float) and a != a:  # NaN
+        return b != b
     return a == b
 
 
@@ -465,7 +489,7 @@ def dumps(data: Mapping[str, Any]) -> str:
     """Canonical text for a new record: metadata first, then fields in the order given."""
     data = _ordered(data)
     parts = [value_lines(k, v) for k, v in data.items()]
-    if all(p is not None for p in parts) and all(KEY.fullmatch(k) for k in data):
+    if all(p is not None for p in parts) and all(is_key(k) for k in data):
         text = "".join(p for p in parts if p is not None)
         if reads_back(text, data):
             return text
@@ -495,6 +519,8 @@ def ruamel_dump(old_text: str | None, new: Mapping[str, Any]) -> str:
         # ruamel writes some characters raw (NEL) that its reader takes for line breaks;
         # escaping all non-ASCII is the uglier, always-correct second try.
         yaml.allow_unicode = not escape_unicode
+        import io
+
         out = io.StringIO()
         yaml.dump(doc, out)
         text = out.getvalue()

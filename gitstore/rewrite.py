@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from gitstore.errors import TYPE_CHECKING
-from gitstore.record import KEY, META, STAMP, reads_back, ruamel_dump, same, value_lines
+from gitstore.record import META, reads_back, ruamel_dump, same, value_lines
+from gitstore.textrules import is_key, is_stamp
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -149,7 +150,7 @@ def _surgical(
             events.append((start, 2, "", end))
         if key in new:
             value = value_lines(key, new[key], _block_indent(lines or [], (0, len(lines or []))))
-            if value is None or not KEY.fullmatch(key):
+            if value is None or not is_key(key):
                 return None
             trusted = trusted and (value.count("\n") == 1 or key == "clocks")
             if key == "clocks" and isinstance(new[key], dict):
@@ -213,7 +214,7 @@ def _surgical_by_lines(
             dropped.update(range(start, end))
         if key in new:
             text = value_lines(key, new[key], _block_indent(lines, spans.get(key)))
-            if text is None or not KEY.fullmatch(key):
+            if text is None or not is_key(key):
                 return None
             trusted = trusted and (text.count("\n") == 1 or key == "clocks")
             if key in spans:
@@ -246,8 +247,8 @@ def _canonical_clocks(span: list[str]) -> bool:
     return span[0] == "clocks:\n" and all(
         line.startswith("  ")
         and line.endswith("\n")
-        and KEY.fullmatch(line[2:].split(":", 1)[0]) is not None
-        and STAMP.fullmatch(line.split(": ", 1)[-1][:-1]) is not None
+        and is_key(line[2:].split(":", 1)[0])
+        and is_stamp(line.split(": ", 1)[-1][:-1])
         and line.count(": ") == 1
         for line in span[1:]
     )

@@ -8,28 +8,59 @@ may be ``required``, have a ``default`` and a ``merge`` strategy (``lww``, ``fla
 
 from __future__ import annotations
 
-import datetime as dt
 import posixpath
-import re
 
 from gitstore.errors import TYPE_CHECKING, ConfigError, RecordError, UsageError
+from gitstore.flatpattern import matches
 from gitstore.ids import mode_of
 from gitstore.patterns import pattern_problem
+from gitstore.textrules import KEY_CHARS, is_key, usable_stamp
 
 if TYPE_CHECKING:  # the merge driver reads the config too: pathlib costs it 3 ms, typing 2 ms
     from pathlib import Path
     from typing import Any
 
+# Neither re nor datetime is imported here for the merge driver's sake (a process per file):
+# the rules below are str functions, id patterns go through gitstore.flatpattern, and datetime
+# is imported where a date or an unusual time needs it.
+
 CONFIG_NAME = "gitstore.yaml"
 TYPES = ("str", "text", "int", "float", "bool", "date", "enum", "list")
 STRATEGIES = ("lww", "flag", "union", "text")
 DEFAULT_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
-_UNSAFE_ID = re.compile(r"[/\\\0\r\n]|^\.|^$")
+
+
+def _unsafe_id(record_id: str) -> bool:
+    r"""``[/\\\0\r\n]|^\.|^$`` found in ``record_id``: empty, hidden, or holding a path
+    separator, NUL or a line break."""
+    return not record_id or record_id[0] == "." or not _UNSAFE_CHARS.isdisjoint(record_id)
+
+
+_UNSAFE_CHARS = frozenset("/\\\0\r\n")
 # Names Windows cannot create (a clone there would fail to check the file out): characters it
 # forbids, control characters, a trailing dot or space, and the reserved device names, which stay
 # reserved with any extension (CON.yaml, con.txt.yaml).
-_WINDOWS_BAD = re.compile(r'[<>:"|?*\x00-\x1f\x7f]|[. ]$')
-_WINDOWS_DEVICE = re.compile(r"CON|PRN|AUX|NUL|(?:COM|LPT)[1-9\u00b9\u00b2\u00b3]", re.IGNORECASE)
+_WINDOWS_CHARS = frozenset('<>:"|?*\x7f').union(map(chr, range(0x20)))
+_DEVICES = frozenset(("CON", "PRN", "AUX", "NUL"))
+_DEVICE_NUMBERS = frozenset("123456789\u00b9\u00b2\u00b3")
+
+
+def _windows_bad(name: str) -> bool:
+    r"""``[<>:"|?*\x00-\x1f\x7f]|[. ]$`` found in ``name``. (Before a final line break, which
+    ``$`` also matches at, is a control character already.)"""
+    return not _WINDOWS_CHARS.isdisjoint(name) or name[-1:] in (".", " ")
+
+
+def _windows_device(stem: str) -> bool:
+    r"""``CON|PRN|AUX|NUL|(?:COM|LPT)[1-9\u00b9\u00b2\u00b3]`` in full, ignoring case (no
+    character outside ASCII matches these letters so in ``re``)."""
+    word = stem[:3]
+    if not word.isascii():
+        return False
+    word = word.upper()
+    if len(stem) == 3:
+        return word in _DEVICES
+    return len(stem) == 4 and word in ("COM", "LPT") and stem[3] in _DEVICE_NUMBERS
 
 
 class Field:
@@ -62,13 +93,15 @@ class Field:
         elif kind == "bool":
             ok = isinstance(value, bool)
         elif kind == "date":
+            import datetime as dt
+
             ok = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
         elif kind == "enum":
             ok = isinstance(value, str) and value in self.values
         elif kind == "list":
             ok = isinstance(value, list)
         else:
-            raise KeyError(kind)
+            raise KeyError(kind)  # as the table this replaced did: TYPES are all of them
         if ok or (value is None and not self.required):
             return None
         if self.type == "enum":
@@ -94,6 +127,8 @@ class Field:
                     return False
                 raise ValueError(raw)
             if self.type == "date":
+                import datetime as dt
+
                 return dt.date.fromisoformat(raw)
             if self.type == "list":
                 inner = raw.strip().removeprefix("[").removesuffix("]")
@@ -107,9 +142,9 @@ class Field:
 
 def _windows_problem(name: str) -> str | None:
     """Why Windows could not hold a file named ``name`` (plus an extension), or None."""
-    if _WINDOWS_BAD.search(name):
+    if _windows_bad(name):
         return 'Windows cannot name a file so (no <>:"|?*, control characters, final dot or space)'
-    if _WINDOWS_DEVICE.fullmatch(name.split(".", 1)[0].rstrip(" ")):
+    if _windows_device(name.split(".", 1)[0].rstrip(" ")):
         return "a reserved device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9)"
     return None
 
@@ -138,7 +173,7 @@ class Collection:
         """Return ``record_id`` if it is a safe id for this collection, else raise UsageError."""
         if record_id.__class__ is str and record_id in self._good_ids:
             return record_id
-        if not isinstance(record_id, str) or _UNSAFE_ID.search(record_id) or record_id == "..":
+        if not isinstance(record_id, str) or _unsafe_id(record_id) or record_id == "..":
             raise UsageError(
                 f"bad id {record_id!r}: ids may not be empty, start with '.', "
                 "or contain '/', '\\', NUL or newlines"
@@ -152,7 +187,7 @@ class Collection:
         windows = _windows_problem(record_id)
         if windows:
             raise UsageError(f"bad id {record_id!r}: {windows}")
-        if not re.fullmatch(self.id_pattern, record_id):
+        if not matches(self.id_pattern, record_id):
             raise UsageError(
                 f"bad id {record_id!r}: collection {self.name} ids match {self.id_pattern}"
             )
@@ -177,13 +212,13 @@ class Collection:
             found.append(f"version: {version!r} is not an integer")
         elif isinstance(version, int) and version < 0:
             found.append(f"version: {version} is negative")
-        from gitstore.clock import time_problem, times_ok
-
         stamp = data.get("last_modified")
-        if stamp is not None and (why := time_problem(stamp)):
+        if stamp is not None and (why := _time_problem(stamp)):
             found.append(f"last_modified: {why}")
         clocks = data.get("clocks")
-        if clocks is not None and (not isinstance(clocks, dict) or not times_ok(clocks.values())):
+        if clocks is not None and (
+            not isinstance(clocks, dict) or any(_time_problem(v) for v in clocks.values())
+        ):
             found.append("clocks: must map field names to RFC 3339 times")
         if data.get("deleted") not in (None, True, False):
             found.append("deleted: must be true or false")
@@ -214,7 +249,7 @@ class Collection:
         for key in [*raw, *(typed or {})]:
             if key in RESERVED:
                 raise UsageError(f"{key} is managed by gitstore and cannot be set")
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
+            if not is_key(key):
                 raise UsageError(f"bad field name {key!r}")
         return {k: self.field(k).coerce(v) for k, v in raw.items()} | dict(typed or {})
 
@@ -328,6 +363,8 @@ def parse_config(root: Path, raw: dict[str, Any], path: Path) -> Config:
     if roadmap.get("duplicate_ids", "warn") not in ("error", "warn", "allow"):
         raise ConfigError("roadmap.duplicate_ids: error, warn or allow", path)
     label = roadmap.get("new_label", "PRIORITY {id}")
+    import re
+
     if not isinstance(label, str) or not re.fullmatch(
         r"[^{}\r\n\x00-\x1f]*\{id\}[^{}\r\n\x00-\x1f]*", label
     ):
@@ -370,7 +407,7 @@ def parse_collections(raw: dict[str, Any], path: str | Path) -> dict[str, Collec
     """The ``collections`` of a parsed gitstore.yaml (``path`` names it in errors)."""
     collections = {}
     for name, spec in _mapping(raw.get("collections"), "collections", path).items():
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
+        if not isinstance(name, str) or not _is_name(name):
             raise ConfigError(
                 f"collections: {name!r} is not a collection name (letters, digits, _ and -)", path
             )
@@ -378,7 +415,7 @@ def parse_collections(raw: dict[str, Any], path: str | Path) -> dict[str, Collec
         fields = {}
         declared = _mapping(spec.get("fields"), f"collections.{name}.fields", path)
         for fname, fspec in declared.items():
-            if not isinstance(fname, str) or not _FIELD.fullmatch(fname):
+            if not isinstance(fname, str) or not is_key(fname):
                 raise ConfigError(f"collections.{name}.fields: {fname!r} is not a field name", path)
             fspec = fspec if isinstance(fspec, dict) else {"type": fspec}
             if not isinstance(fspec.get("values") or [], list):
@@ -441,7 +478,7 @@ def _folder(value: object, key: str, config_path: str | Path) -> str:
         raise ConfigError(f"{key}: {value!r} must be a path inside the store", config_path)
     if any(part.lower() == ".git" for part in parts):
         raise ConfigError(f"{key}: {value!r} is inside .git; git owns that folder", config_path)
-    if any(part.startswith(".") for part in parts) or not all(map(_PART.fullmatch, parts)):
+    if any(part.startswith(".") for part in parts) or not all(map(_is_part, parts)):
         # hidden folders hold tools and state (.venv, .github, .gitstore), never store data;
         # and a path that is also a pathspec must stay a plain one (no ':' magic, no globs)
         raise ConfigError(
@@ -452,9 +489,14 @@ def _folder(value: object, key: str, config_path: str | Path) -> str:
     return normal
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+def _is_name(text: str) -> bool:
+    """``[A-Za-z_][A-Za-z0-9_-]*`` in full: a collection's name."""
+    return is_key(text) and "." not in text
+
+
+def _is_part(text: str) -> bool:
+    """``[A-Za-z0-9_][A-Za-z0-9_.-]*`` in full: one folder or file name of a path."""
+    return bool(text) and text[0] not in ".-" and not text.lstrip(KEY_CHARS)
 
 
 def _limit(limits: dict[str, Any], key: str, default: int, hard: int, path: Path) -> int:
@@ -464,6 +506,15 @@ def _limit(limits: dict[str, Any], key: str, default: int, hard: int, path: Path
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= hard:
         raise ConfigError(f"limits.{key}: must be a whole number from 1 to {hard}", path)
     return value
+
+
+def _time_problem(value: object) -> str | None:
+    """:func:`gitstore.clock.time_problem`, without datetime for a time as gitstore writes it."""
+    if isinstance(value, str) and usable_stamp(value):
+        return None
+    from gitstore.clock import time_problem
+
+    return time_problem(value)
 
 
 def check_record(collection: Collection, data: dict[str, Any], path: object) -> None:

@@ -430,15 +430,24 @@ def status(store: Store) -> dict[str, Any]:
 
     from gitstore.index import current, session
     from gitstore.index.checks import worktree
+    from gitstore.index.vouch import GitView, adopt_vouched
 
     paths = [p for p in store_paths(store) if (store.root / p).exists()]
     found: dict[str, Any] = {}
 
     def ask_git() -> None:  # while this process checks the files (git runs on another core)
         try:
+            upstream = threading.Thread(target=ask_upstream, daemon=True)
+            upstream.start()  # the small questions beside the long one
             found["status"] = gitio.git(
                 "status", "--porcelain", "--", *paths, cwd=store.root, check=False
             )
+            upstream.join()
+        except BaseException as err:  # raised below, in the caller's thread
+            found["error"] = err
+
+    def ask_upstream() -> None:
+        try:
             found["upstream"] = gitio.git(
                 "rev-list",
                 "--left-right",
@@ -448,13 +457,23 @@ def status(store: Store) -> dict[str, Any]:
                 check=False,
             )
             found["unmerged"] = unmerged_paths(store)
-        except BaseException as err:  # raised below, in the caller's thread
+        except BaseException as err:
             found["error"] = err
 
+    view = None
+    if store.use_index:  # begun before git status: git's index file is compared across it
+        view = GitView(store, [c.path for c in store.config.collections.values()])
     asking = threading.Thread(target=ask_git, daemon=True)
     asking.start()
+    if view is not None:
+        view.start()
     try:
-        with session(store):  # one listing of each folder serves both questions
+        with session(store) as index:  # one listing of each folder serves both questions
+            if index is not None and view is not None:
+                view.prepare(index.conn)
+                asking.join()
+                if "status" in found:
+                    adopt_vouched(index, view, found["status"])
             problems, _ = worktree(store, store.roadmap().validator())
             asking.join()
             if "error" in found:
@@ -464,6 +483,8 @@ def status(store: Store) -> dict[str, Any]:
             listed = index.temps() if index is not None else None
     finally:
         asking.join()
+        if view is not None:
+            view.close()
     store.sweep(listed)  # the collection folders' temp names came with their listing
     changes = [line for line in found["status"].stdout.splitlines() if line]
     ahead = behind = None

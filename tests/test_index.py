@@ -233,8 +233,10 @@ class Clock:
         elif mode == "coarse":
             real_scan, real_read = fs.scan, fs.read_stat
 
-            def scan(folder: Path, root: Path | None = None, temps: Any = None) -> Any:
-                own, names, numbers = real_scan(folder, root, temps)
+            def scan(
+                folder: Path, root: Path | None = None, temps: Any = None, known: Any = None
+            ) -> Any:
+                own, names, numbers = real_scan(folder, root, temps, known)
                 for i in range(0, len(numbers), 5):
                     numbers[i + 2] = self.coarse(numbers[i + 2])
                     numbers[i + 3] = self.coarse(numbers[i + 3])

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from gitstore.index.db import Unusable, connect, corrupt, remove
-from gitstore.index.listing import Listing, list_folder, unchanged
+from gitstore.index.listing import Listing, confirm, generations, list_folder, unchanged
 from gitstore.index.refresh import Refresh
 
 if TYPE_CHECKING:
@@ -53,6 +53,10 @@ class Index:
         # one listing of each folder per use: a command that asks twice (status: validation,
         # then conflicts) lists once, like one pass over the files
         self._listings: dict[str, tuple[Listing, int | None]] = {}
+        self._vouched: set[str] = set()
+        #: git's index file's mtime, when a caller will ask git to vouch for the files (see
+        #: .vouch): a listing confirmed whole is then marked as seen after it
+        self.confirm_after: int | None = None
 
     def __enter__(self) -> Index:
         self._conn, self._ino = connect(self.store.state)
@@ -81,6 +85,12 @@ class Index:
                 remove(self.store.state, self._ino)
             raise Unusable(f"unreadable index: {err}") from err
 
+    def adopt(self, folder: str, listed: tuple[Listing, int | None]) -> None:
+        """Take ``listed`` as this use's listing of ``folder``: one with numbers git vouched
+        for (:mod:`.vouch`) instead of an ``lstat`` of each entry."""
+        self._listings[folder] = listed
+        self._vouched.add(folder)
+
     def temps(self) -> dict[str, list[str]]:
         """The temp-file names each folder listed in this use held, by folder (store-relative)."""
         return {folder: listed.temps for folder, (listed, _) in self._listings.items()}
@@ -101,18 +111,26 @@ class Index:
             if attempt > 1 or coll.path not in self._listings:
                 # a refresh did not settle it: a file changed between the listing and its read
                 self._listings[coll.path] = list_folder(self.store, coll)
+                self._vouched.discard(coll.path)
             now, device = self._listings[coll.path]
+            seen = None
             self.conn.execute("BEGIN")
             try:
                 current = unchanged(self.conn, now, refresh.key, refresh.seen)
                 if current and validator is not None:
                     current = set(refresh.unchecked()) <= refresh.seen
+                if current and self.confirm_after is not None and coll.path not in self._vouched:
+                    seen = generations(self.conn, coll.path)
                 if current:
                     yield now
-                    return
             finally:
                 if self.conn.in_transaction:
                     self.conn.execute("COMMIT")
+            if current:
+                after = self.confirm_after
+                if seen is not None and after is not None and (seen[2] is None or seen[2] <= after):
+                    confirm(self.conn, now, seen)  # so that git's index can vouch next time
+                return
             refresh.run(now, device)
         raise Unusable(f"{coll.path} kept changing while it was indexed")
 

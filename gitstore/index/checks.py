@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gitstore import fs
 from gitstore.errors import ReadError, RecordError
 from gitstore.index.keys import code_key
-from gitstore.index.listing import REG
+from gitstore.index.listing import REG, derived
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -161,18 +161,23 @@ def _folder(
         odd = [(n, _kind(f)) for n, f in zip(now.names, fmts, strict=True) if f != REG]
         regular -= sum(1 for n, _ in odd if n.endswith(".yaml"))
     conn = index.conn
-    groups = conn.execute(
-        "SELECT name FROM files WHERE folder = ? AND fmt = ? AND folded IN "
-        "(SELECT folded FROM files WHERE folder = ? AND fmt = ? GROUP BY folded "
-        "HAVING count(*) > 1)",
-        (folder, REG, folder, REG),
-    ).fetchall()
+
+    def colliding() -> list[str]:
+        found = conn.execute(
+            "SELECT name FROM files WHERE folder = ? AND fmt = ? AND folded IN "
+            "(SELECT folded FROM files WHERE folder = ? AND fmt = ? GROUP BY folded "
+            "HAVING count(*) > 1)",
+            (folder, REG, folder, REG),
+        ).fetchall()
+        return [n for (n,) in found]
+
+    groups = derived(conn, folder, "groups", colliding)
     stored = conn.execute(
         "SELECT name, problems FROM files INDEXED BY files_problems "
         "WHERE folder = ? AND problems IS NOT NULL",
         (folder,),
     ).fetchall()
-    return odd, regular, [n for (n,) in groups], stored
+    return odd, regular, groups, stored
 
 
 def _problem(path: str, line: int, rule: str, message: str, severity: str) -> Problem:

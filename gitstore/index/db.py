@@ -26,7 +26,7 @@ from pathlib import Path
 from gitstore import fs
 
 NAME = "index.sqlite"
-SCHEMA = "gitstore-index 2"
+SCHEMA = "gitstore-index 4"
 BUSY_SECONDS = 5.0
 
 # SQLite's primary result codes that mean "the file is not a good database": rebuild it.
@@ -39,8 +39,15 @@ CREATE TABLE dirs(
     key TEXT NOT NULL,
     names TEXT NOT NULL,
     stats BLOB NOT NULL,
-    racy TEXT NOT NULL,
-    dirstat TEXT
+    racy TEXT NOT NULL
+);
+CREATE TABLE dirmeta(
+    folder TEXT PRIMARY KEY,
+    listgen INTEGER NOT NULL,
+    scanned INTEGER,
+    dirstat TEXT,
+    rowgen INTEGER NOT NULL,
+    derived TEXT
 );
 CREATE TABLE files(
     id INTEGER PRIMARY KEY,
@@ -52,7 +59,7 @@ CREATE TABLE files(
     ctime INTEGER NOT NULL,
     ino INTEGER NOT NULL,
     trusted INTEGER NOT NULL,
-    hash BLOB,
+    hash TEXT,
     state INTEGER NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0,
     conflicted INTEGER NOT NULL DEFAULT 0,
@@ -70,6 +77,16 @@ CREATE INDEX files_folded ON files(folder, fmt, folded);
 CREATE INDEX files_pkey ON files(folder, pkey);
 CREATE INDEX files_problems ON files(folder) WHERE problems IS NOT NULL;
 CREATE INDEX files_pdue ON files(folder, pdue) WHERE pdue IS NOT NULL;
+CREATE INDEX files_blob ON files(folder, trusted, name, hash);
+CREATE TRIGGER files_added AFTER INSERT ON files BEGIN
+    UPDATE dirmeta SET derived = NULL, rowgen = random() WHERE folder = NEW.folder;
+END;
+CREATE TRIGGER files_changed AFTER UPDATE ON files BEGIN
+    UPDATE dirmeta SET derived = NULL, rowgen = random() WHERE folder IN (OLD.folder, NEW.folder);
+END;
+CREATE TRIGGER files_removed AFTER DELETE ON files BEGIN
+    UPDATE dirmeta SET derived = NULL, rowgen = random() WHERE folder = OLD.folder;
+END;
 """
 
 
@@ -162,9 +179,8 @@ def _check(conn: sqlite3.Connection, path: Path) -> int:
             ).fetchall()
             for (name,) in tables:
                 conn.execute(f'DROP TABLE IF EXISTS "{name}"')
-            for statement in TABLES.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(TABLES):
+                conn.execute(statement)
             conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA,))
         conn.execute("COMMIT")
     except BaseException:
@@ -172,6 +188,17 @@ def _check(conn: sqlite3.Connection, path: Path) -> int:
             conn.execute("ROLLBACK")
         raise
     return st.st_ino
+
+
+def _statements(script: str) -> list[str]:
+    """The SQL statements of ``script`` (a trigger's body holds semicolons of its own)."""
+    found, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            found.append(pending)
+            pending = ""
+    return found
 
 
 def _version(conn: sqlite3.Connection) -> str | None:

@@ -38,6 +38,7 @@ from gitstore.index import codec, listing
 from gitstore.index.db import writing
 from gitstore.index.keys import parse_key
 from gitstore.index.listing import REG, Listing, _count, _differing, _moved, _places, stored_listing
+from gitstore.index.vouch import blob_id
 
 if TYPE_CHECKING:
     import sqlite3
@@ -110,6 +111,7 @@ class Refresh:
             with writing(conn):
                 conn.execute("DELETE FROM files WHERE folder = ?", (self.folder,))
                 conn.execute("DELETE FROM dirs WHERE folder = ?", (self.folder,))
+                conn.execute("DELETE FROM dirmeta WHERE folder = ?", (self.folder,))
         base = old or Listing(self.folder, [], array.array("q"))
         seen = self.seen
         if base.names == now.names:
@@ -144,7 +146,9 @@ class Refresh:
     def unchecked(self) -> list[str]:
         """Record files whose validation outcome is missing, under another key, or due again
         (a time ahead of the clock then)."""
-        query = "SELECT name FROM files WHERE folder = ? AND fmt = ? AND "
+        # +fmt: not an index column here, so SQLite searches files_pkey / files_pdue (a few
+        # rows) instead of every row of the folder through files_folded (100,000: 0.17 s)
+        query = "SELECT name FROM files WHERE folder = ? AND +fmt = ? AND "
         args = (self.folder, REG)
         found = self.conn.execute(query + "pkey IS NULL", args).fetchall()
         found += self.conn.execute(query + "pkey < ?", (*args, self.pkey)).fetchall()
@@ -238,9 +242,7 @@ class Refresh:
         else:
             numbers = (stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
             numbers += (st.st_ino,)
-            import hashlib
-
-            digest = hashlib.blake2b(raw, digest_size=16).digest()
+            digest = blob_id(raw)
         problems = pkey = pdue = None
         if raw is not None and old is not None and old[1] == digest and old[2] != VOLATILE:
             state, deleted, conflicted, data, error = old[2:7]
@@ -328,9 +330,12 @@ class Refresh:
             committed = conn.execute(
                 "SELECT names, stats, racy FROM dirs WHERE folder = ?", (self.folder,)
             ).fetchone()
+            scanned = now.scanned
             if stored is None or committed is None or tuple(committed[:2]) != stored:
                 where = {n: i for i, n in enumerate(now.names)}
                 earlier: set[str] = set()
+                if stored is not None:  # another refresh's rows: read when, this one can't say
+                    scanned = None
             else:
                 earlier = set(json.loads(committed[2]))
             rows = self._numbers_in_rows([n for n in where if n.endswith(".yaml")])
@@ -365,6 +370,12 @@ class Refresh:
                 "INSERT OR REPLACE INTO dirs(folder, key, names, stats, racy) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (self.folder, self.key, listed.joined, stats.tobytes(), json.dumps(sorted(racy))),
+            )
+            dirstat = now.dirstat if names is now.names else None  # (nothing dropped)
+            conn.execute(
+                "INSERT OR REPLACE INTO dirmeta(folder, listgen, scanned, dirstat, rowgen) "
+                "VALUES (?, random(), ?, ?, random())",
+                (self.folder, scanned, dirstat),
             )
 
     def _numbers_in_rows(self, names: list[str]) -> dict[str, tuple[tuple[int, ...], bool]]:

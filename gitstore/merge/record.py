@@ -13,12 +13,11 @@ fall back to a line merge.
 
 from __future__ import annotations
 
-import re
-
 from gitstore.errors import TYPE_CHECKING, RecordError
 from gitstore.merge.fields import Context, Outcome, merge_comments, merge_entry
 from gitstore.merge.key_order import merge_order
 from gitstore.merge.tree import Block, Entry, code, cut_block, split_lines
+from gitstore.textrules import is_key, is_stamp, key_colon
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,15 +69,32 @@ class Side:
             self._clocks = {}
             entry = self.entries.get("clocks")
             for line in entry.lines[1:] if entry is not None else []:
-                match = _CLOCK_LINE.fullmatch(line.rstrip("\n"))
-                if match:
-                    self._clocks[match.group(1)] = match.group(2)
+                found = _clock_line(line.rstrip("\n"))
+                if found is not None:
+                    self._clocks[found[0]] = found[1]
         return self._clocks
 
 
-_CLOCK_LINE = re.compile(
-    r"[ \t]+([A-Za-z_][A-Za-z0-9_.-]*):[ \t]*[\"']?([0-9T:.\-Z+]+)[\"']?[ \t]*"
-)
+_STAMP_CHARS = "0123456789T:.-Z+"
+
+
+def _clock_line(line: str) -> tuple[str, str] | None:
+    r"""A ``clocks:`` entry's key and time, or None: the groups of
+    ``[ \t]+([A-Za-z_][A-Za-z0-9_.-]*):[ \t]*["']?([0-9T:.\-Z+]+)["']?[ \t]*`` in full."""
+    start = len(line) - len(line.lstrip(" \t"))
+    colon = key_colon(line, start) if start else -1
+    if colon < 0:
+        return None
+    rest = line[colon + 1 :].lstrip(" \t").rstrip(" \t")
+    if rest[:1] in ("'", '"'):
+        rest = rest[1:]
+    if rest[-1:] in ("'", '"'):
+        rest = rest[:-1]
+    if not rest or rest.strip(_STAMP_CHARS):
+        return None
+    return line[start:colon], rest
+
+
 _EMPTY = Side("", Block({}, [], 0))
 
 
@@ -244,7 +260,7 @@ class _Merge:
         for key, stamp in self.loser.clocks().items():
             if key not in merged or _stamp_key(stamp) > _stamp_key(merged[key]):
                 merged[key] = stamp
-        if not all(_CLOCK_KEY.fullmatch(k) and _CANONICAL.fullmatch(v) for k, v in merged.items()):
+        if not all(is_key(k) and is_stamp(v) for k, v in merged.items()):
             kept = self.winner.entries.get("clocks") or self.loser.entries["clocks"]
             return kept.lines  # a clock gitstore did not write: the later side's block as it is
         # As record.clocks_lines writes it (not imported: it is 6 ms of start-up without .pyc).
@@ -398,14 +414,10 @@ def _lf(side: Side) -> str:
     return "".join(split_lines(side.text))
 
 
-_CLOCK_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
-
-
 def _stamp_key(stamp: str) -> str:
     """A time as text that sorts as the time does ("" for no time). gitstore writes one format,
     which is compared as it is; any other RFC 3339 time is parsed and written so first."""
-    if _CANONICAL.fullmatch(stamp):
+    if is_stamp(stamp):
         return stamp
     from gitstore.clock import format_time, parse_time
 

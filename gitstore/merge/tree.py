@@ -12,16 +12,83 @@ caller parses it in full instead.
 
 from __future__ import annotations
 
-import re
-
 from gitstore.errors import TYPE_CHECKING
+from gitstore.textrules import at_end, key_colon
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-_KEY_LINE = re.compile(r"[ ]*([A-Za-z_][A-Za-z0-9_.-]*):(?:[ \t]|$)")
-_QUOTED = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\n]|'')*'")
-_COMMENT = re.compile(r"(?:^|[ \t])#")
+
+def _key_of(line: str) -> str | None:
+    r"""The key of a ``key:`` line (``[ ]*([A-Za-z_][A-Za-z0-9_.-]*):(?:[ \t]|$)`` matched at
+    its start), or None."""
+    start = len(line) - len(line.lstrip(" "))
+    colon = key_colon(line, start)
+    if colon < 0 or not (line[colon + 1 : colon + 2] in (" ", "\t") or at_end(line, colon + 1)):
+        return None
+    return line[start:colon]
+
+
+def _quoted_end(line: str, at: int) -> int:
+    r"""Where the quoted scalar opening at ``at`` ends (past its closing quote), or -1 when none
+    closes on the line: ``"(?:[^"\
+]|\.)*"|'(?:[^'
+]|'')*'`` matched at ``at``."""
+    if line[at] == '"':
+        i = at + 1
+        while i < len(line):
+            ch = line[i]
+            if ch == '"':
+                return i + 1
+            if ch == "\n" or (ch == "\\" and line[i + 1 : i + 2] in ("", "\n")):
+                return -1
+            i += 2 if ch == "\\" else 1
+        return -1
+    # Single quotes: '' is a quote inside. Where the line breaks off first, the match falls
+    # back to the last '' taken, whose first quote then closes it.
+    end = line.find("\n", at + 1)
+    end = len(line) if end < 0 else end
+    i, pair = at + 1, -1
+    while True:
+        i = line.find("'", i, end)
+        if i < 0:
+            return pair
+        if line[i + 1 : i + 2] != "'":
+            return i + 1
+        pair = i + 1
+        i += 2
+
+
+def _masked(line: str) -> str:
+    """``line`` with every quoted scalar in it replaced by as many NULs (so a ``#`` inside
+    quotes is no comment), scanning as ``re.sub`` of the expression in :func:`_quoted_end` does.
+    Linear: when a ``"`` opens nothing, no ``"`` before the next line break does (each is
+    escaped on the way, so a scan from it retraces the failed one)."""
+    out: list[str] = []
+    done = i = double_from = 0
+    while True:
+        found = [p for p in (line.find('"', max(i, double_from)), line.find("'", i)) if p >= 0]
+        if not found:
+            break
+        i = min(found)
+        end = _quoted_end(line, i)
+        if end < 0:
+            if line[i] == '"':
+                double_from = line.find("\n", i)
+                double_from = len(line) if double_from < 0 else double_from
+            i += 1
+            continue
+        out += (line[done:i], "\0" * (end - i))
+        done = i = end
+    return "".join(out) + line[done:]
+
+
+def _comment_at(text: str) -> int:
+    r"""Where ``(?:^|[ \t])#`` is first found in ``text``, or -1."""
+    i = text.find("#")
+    while i > 0 and text[i - 1] not in (" ", "\t"):
+        i = text.find("#", i + 1)
+    return i if i <= 0 else i - 1
 
 
 class Entry:
@@ -75,11 +142,9 @@ def code(line: str) -> str:
     line = line.rstrip("\r\n")
     if "#" not in line:
         return line
-    masked = (
-        _QUOTED.sub(lambda m: "\0" * len(m.group()), line) if ("'" in line or '"' in line) else line
-    )
-    found = _COMMENT.search(masked)
-    return line if found is None else line[: found.start()].rstrip()
+    masked = _masked(line) if ("'" in line or '"' in line) else line
+    found = _comment_at(masked)
+    return line if found < 0 else line[:found].rstrip()
 
 
 def is_comment(line: str) -> bool:
@@ -104,12 +169,12 @@ def cut_block(lines: list[str], top: bool = False) -> Block | None:
             continue
         if depth < indent:
             return None
-        match = _KEY_LINE.match(line)
-        if match is None:
+        key = _key_of(line)
+        if key is None:
             if starts and line[depth : depth + 2] in ("- ", "-\n"):
                 continue  # a block list at its key's own indentation (``key:\n- a``)
             return None
-        starts.append((match.group(1), i))
+        starts.append((key, i))
     if not starts and not top:
         return None
     entries: dict[str, Entry] = {}
@@ -132,7 +197,7 @@ def cut_block(lines: list[str], top: bool = False) -> Block | None:
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines with their ``\\n`` (only ``\\n`` ends a line here), CRLF made LF, last line ended."""
+    r"""Lines with their ``\n`` (only ``\n`` ends a line here), CRLF made LF, last line ended."""
     if "\r" in text:
         text = text.replace("\r\n", "\n")
     lines = text.split("\n")

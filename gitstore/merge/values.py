@@ -8,25 +8,35 @@ they came in: a block list stays a block list, at its indentation.
 
 from __future__ import annotations
 
-import re
-
 from gitstore.errors import TYPE_CHECKING, RecordError
 from gitstore.merge.tree import code, indent_of
+from gitstore.textrules import is_plain
 
 if TYPE_CHECKING:
     from typing import Any
 
     from gitstore.merge.tree import Entry
 
-# A list item that reads back as itself: a plain word (the shape record.py writes unquoted) or a
-# whole number. Items of this shape are compared by their text, which then is their value.
-_WORD = re.compile(r"[A-Za-z_/(][A-Za-z0-9_ ./()+@-]*|-?[1-9][0-9]*|0")
 _RESOLVES = {"yes", "no", "y", "n", "on", "off", "true", "false", "null", "~", "nan", "inf"}
 _MISSING = object()
 
 
 def _word(token: str) -> bool:
-    return bool(_WORD.fullmatch(token)) and token.lower() not in _RESOLVES and token[-1] != " "
+    """A list item that reads back as itself: a plain word (the shape record.py writes unquoted)
+    or a whole number. Items of this shape are compared by their text, which then is their
+    value."""
+    return (
+        (is_plain(token) or _whole(token)) and token.lower() not in _RESOLVES and token[-1] != " "
+    )
+
+
+def _whole(token: str) -> bool:
+    """``-?[1-9][0-9]*|0`` in full."""
+    digits = token[1:] if token[:1] == "-" else token
+    return token == "0" or (digits[:1] in _NONZERO and digits.isascii() and digits.isdigit())
+
+
+_NONZERO = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
 
 
 class Listed:

@@ -258,6 +258,90 @@ def test_driver_imports_nothing_heavy(tmp_path: Path) -> None:
     assert "owner: c" in ours.read_text() and "title: b" in ours.read_text()
 
 
+START_UP = ("re", "enum", "functools", "collections", "contextlib", "difflib", "datetime")
+DATE = "2026-02-03"
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "merged", "loaded"),
+    [
+        ({"field_9": "ours"}, {"field_3": "theirs"}, {"field_9": "ours", "field_3": "theirs"}, ()),
+        (  # a text field both sides edited: its lines merged
+            {"notes": "one\ntwo, ours\nthree\n"},
+            {"notes": "one\ntwo\nthree, theirs\n"},
+            {"notes": "one\ntwo, ours\nthree, theirs\n"},
+            (),
+        ),
+        ({"tags": ["a", "b", "c"]}, {"tags": ["b", "d"]}, {"tags": ["b", "c", "d"]}, ()),
+        ({"due": DATE}, {"field_3": "theirs"}, {"due": DATE, "field_3": "theirs"}, ("datetime",)),
+        # a conflict: both sides edited one line of the text by hand (no clock moved)
+        ({"notes": "one\nours\nthree\n"}, {"notes": "one\ntheirs\nthree\n"}, None, ()),
+    ],
+)
+def test_the_driver_starts_without_re_or_datetime(
+    tmp_path: Path,
+    ours: dict[str, object],
+    theirs: dict[str, object],
+    merged: dict[str, object] | None,
+    loaded: tuple[str, ...],
+) -> None:
+    """The driver process git starts, in a store from ``gitstore init`` (its gitstore.yaml read,
+    the id pattern and schema checked), on sides written by Store.update (clocks, stamps) or by
+    hand, loads none of the modules that were most of its start-up: re (with the enum, functools
+    and collections it brings), contextlib, difflib, and datetime unless the record holds a
+    date. (Against what ``python -P -c pass`` has already: that start-up no driver avoids.)"""
+    import datetime as dt
+
+    from gitstore.initialize import DRIVER_CODE, init_store
+
+    init_store(tmp_path)
+    store = Store.open(tmp_path)
+    fields = {f"field_{i}": f"value {i}" for i in range(10)}
+    first = {"id": "T-1", "title": "t", "notes": "one\ntwo\nthree\n", "tags": ["a", "b"]}
+    store.put("tasks", first | fields)
+    path = store.path_of("tasks", "T-1")
+    base = path.read_text()
+    sides = []
+    for change in (ours, theirs):
+        if merged is None:  # by hand
+            sides.append(base.replace("  two\n", "  " + str(change["notes"]).split("\n")[1] + "\n"))
+            continue
+        path.write_text(base)
+        store._parsed.clear()
+        with store.update("tasks", "T-1") as rec:
+            for key, value in change.items():
+                rec[key] = dt.date.fromisoformat(value) if value == DATE else value  # type: ignore[arg-type]
+        sides.append(path.read_text())
+    names = []
+    for name, text in zip("OAB", (base, *sides), strict=True):
+        (tmp_path / name).write_text(text)
+        names.append(str(tmp_path / name))
+    report = f"; print(rc, sorted(m for m in {START_UP!r} if m in sys.modules))"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+    def run(code: str, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-P", "-c", code + report, *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+        )
+        return done.stdout.strip() + done.stderr
+
+    assert run("import sys; rc = 0") == "0 []"  # else this interpreter's start-up hides the test
+    driver = DRIVER_CODE.replace("sys.exit(main(sys.argv[1:]))", "rc = main(sys.argv[1:])")
+    assert driver != DRIVER_CODE
+    code = 0 if merged is not None else 1
+    assert run(driver, *names, "records/tasks/T-1.yaml").startswith(f"{code} {sorted(loaded)}")
+    result = loads((tmp_path / "A").read_text())
+    if merged is None:
+        assert result["conflicts"]["notes"]["ours"] == "one\nours\nthree\n"
+    else:
+        expected = {k: dt.date.fromisoformat(v) if v == DATE else v for k, v in merged.items()}
+        assert {k: result[k] for k in merged} == expected
+
+
 def test_install_keeps_a_foreign_driver_and_is_idempotent(tmp_path: Path) -> None:
     root = tmp_path / "proj"
     root.mkdir()
