@@ -138,6 +138,15 @@ def _opened(folder: Path) -> Iterator[int]:
 _split: dict[Path, tuple[Path, str]] = {}  # path -> its folder and name (pathlib makes them anew)
 
 
+def _split_of(path: Path) -> tuple[Path, str]:
+    split = _split.get(path)
+    if split is None:
+        if len(_split) >= 4096:
+            _split.clear()
+        split = _split[path] = (path.parent, path.name)
+    return split
+
+
 class _parent:
     """``with _parent(path, root) as (dir_fd, name)``: a descriptor of the folder holding path,
     entered as :func:`_enter` does, closed after the block; and the file's name in it."""
@@ -145,13 +154,8 @@ class _parent:
     __slots__ = ("fd", "name")
 
     def __init__(self, path: Path, root: Path | None, *, create: bool = False):
-        split = _split.get(path)
-        if split is None:
-            if len(_split) >= 4096:
-                _split.clear()
-            split = _split[path] = (path.parent, path.name)
-        self.fd = _enter(split[0], root, create=create)
-        self.name = split[1]
+        folder, self.name = _split_of(path)
+        self.fd = _enter(folder, root, create=create)
 
     def __enter__(self) -> tuple[int, str]:
         return self.fd, self.name
@@ -481,7 +485,7 @@ def _target_mode(dir_fd: int, name: str, path: Path) -> int | None:
 
 def _write_temp_at(dir_fd: int, name: str, path: Path, data: bytes) -> str:
     mode = _target_mode(dir_fd, name, path)
-    tmp = f"{TMP_PREFIX}{name}.{os.getpid()}.{os.urandom(4).hex()}"  # `secrets` costs 11 ms
+    tmp = _temp_name(name)
     shown = path.with_name(tmp) if fault_hook is not None else path  # only a fault hook sees it
     step("open", shown)
     fd = os.open(tmp, _CREATE, 0o666, dir_fd=dir_fd)  # umask applies, as for any new file
@@ -503,6 +507,11 @@ def _write_temp_at(dir_fd: int, name: str, path: Path, data: bytes) -> str:
             os.unlink(tmp, dir_fd=dir_fd)
         raise
     return tmp
+
+
+def _temp_name(name: str) -> str:
+    """A new temp file's name beside ``name``: the reserved prefix, the pid and 32 random bits."""
+    return f"{TMP_PREFIX}{name}.{os.getpid()}.{os.urandom(4).hex()}"  # `secrets` costs 11 ms
 
 
 def _failed(err: OSError, path: Path) -> WriteError:

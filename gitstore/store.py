@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from gitstore.query import Condition
     from gitstore.roadmap_store import Roadmap
     from gitstore.transaction import Transaction
+    from gitstore.writing import Writing
 
 JOURNAL = "journal.json"
 VOLATILE = 2  # gitstore.index.refresh.VOLATILE: a row to read from its file
@@ -168,20 +169,20 @@ class Store:
         return FileLock(path, shared=shared, timeout=self.lock_timeout)
 
     @contextmanager
-    def writing(self, lock_name: str) -> Iterator[Writing]:
+    def writing(self, lock_name: str, path: Path | None = None) -> Iterator[Writing]:
         """Hold the store lock shared and ``lock_name`` exclusively (a single-file write). The
-        block gets a :class:`Writing`: a write lets go of the lock once its file is renamed into
-        place (``fs.atomic_write(renamed=held.let_go)``), so the directory fsync that follows,
-        before the write returns, keeps no other writer of that record waiting."""
+        block gets a :class:`~gitstore.writing.Writing`, which reads and replaces ``path``: its
+        folder is entered and its temp file made before the lock is taken
+        (:mod:`gitstore.prepared`), and it lets go of the lock once the new file is in place, so
+        the directory fsync that follows, before the write returns, keeps no other writer of
+        that record waiting."""
+        from gitstore.writing import Writing
+
         while True:
             with self.lock("store.lock", shared=True):
                 if not self._journal.exists():
-                    with self.lock(lock_name) as lock:
-                        held = Writing(lock)
-                        try:
-                            yield held
-                        finally:
-                            held.close()
+                    with Writing(self, lock_name, path) as held:
+                        yield held
                     return
             self.recover()  # a transaction crashed after its commit point: finish it first
 
@@ -218,9 +219,11 @@ class Store:
         """Like :meth:`read`, but the data may be shared with the cache: never mutate it. Under
         a write's ``held``, the file's descriptor stays open until the write lets go."""
         path = self.path_of(collection, record_id)
-        keep = held.opened if held is not None else None
         try:
-            raw = fs.read_bytes(path, self.config.max_record_bytes, root=self.root, keep=keep)
+            if held is not None:
+                raw = held.read(self.config.max_record_bytes)
+            else:
+                raw = fs.read_bytes(path, self.config.max_record_bytes, root=self.root)
         except FileNotFoundError:
             return None, None
         return self._parse(record_id, path, raw, held)
@@ -463,8 +466,8 @@ class Store:
             from gitstore.spellings import fold
 
             with self.lock(f"{collection}/{fold(str(new.get('id')))}.twin"):
-                return self._write_now(collection, old_text, old, new, None, listed)
-        return self._write_now(collection, old_text, old, new, held, listed)
+                return self._write_now(collection, old_text, old, new, held, listed, early=False)
+        return self._write_now(collection, old_text, old, new, held, listed, early=True)
 
     def _write_now(
         self,
@@ -472,16 +475,16 @@ class Store:
         old_text: str | None,
         old: Record | None,
         new: Record,
-        held: Writing | None,
+        held: Writing,
         listed: Names | None,
+        *,
+        early: bool,
     ) -> Record:
         stamped = self.stamp(collection, old, new, listed=listed)
         path = self.path_of(collection, stamped["id"])
         data = self.render(collection, old_text, old, stamped)
         remembered = copy_data(stamped)
-        if held is not None:
-            held.written = (data, remembered, self.config.max_depth)
-        fs.atomic_write(path, data, root=self.root, renamed=held.let_go if held else None)
+        held.replace(data, (remembered, self.config.max_depth), early=early)
         self._remember(path, data.decode(), remembered)  # a parse memo: no lock needed
         return stamped
 
@@ -497,7 +500,8 @@ class Store:
         listed: Names | None = None,
     ) -> Record:
         record_id = self.collection(collection).check_id(data.get("id"))
-        with self.writing(f"{collection}/{record_id}.lock") as held:
+        path = self.path_of(collection, record_id)
+        with self.writing(f"{collection}/{record_id}.lock", path) as held:
             old_text, old = self._load(collection, record_id, held)
             check_version(old, expected_version, self.path_of(collection, record_id))
             return self._write(collection, old_text, old, dict(data), held, listed)
@@ -517,7 +521,7 @@ class Store:
         A tombstone is refused unless ``restore`` (which brings the record back) or
         ``include_deleted`` (which changes it as it is)."""
         path = self.path_of(collection, record_id)
-        with self.writing(f"{collection}/{record_id}.lock") as held:
+        with self.writing(f"{collection}/{record_id}.lock", path) as held:
             old_text, old = self._load(collection, record_id, held)
             if old is None and not create:
                 raise NotFound(f"no record {record_id} in {collection}", path)
@@ -543,9 +547,9 @@ class Store:
         self, collection: str, record_id: str, *, expected_version: int | None = None
     ) -> Record:
         """Write a tombstone (``deleted: true``); ``gitstore gc`` removes old ones later."""
-        with self.writing(f"{collection}/{record_id}.lock") as held:
+        path = self.path_of(collection, record_id)
+        with self.writing(f"{collection}/{record_id}.lock", path) as held:
             old_text, old = self._load(collection, record_id, held)
-            path = self.path_of(collection, record_id)
             if old is None or old.get("deleted") is True:
                 raise NotFound(f"no record {record_id} in {collection}", path)
             check_version(old, expected_version, path)
@@ -560,14 +564,14 @@ class Store:
         edited = loads(self.check_size(text.encode(), path).decode(), path, self.config.max_depth)
         if edited.get("id") != record_id:
             raise RecordError(f"id must stay {record_id!r} (found {edited.get('id')!r})", path)
-        with self.writing(f"{collection}/{record_id}.lock") as held:
+        with self.writing(f"{collection}/{record_id}.lock", path) as held:
             old: Record | None = copy_data(self._load(collection, record_id, held)[1])
             check_version(old, expected_version, path)
             if old is not None and same(edited, old):
                 return old
             stamped = self.stamp(collection, old, edited)
             data = self.check_size(rewrite(text, edited, stamped).encode(), path)
-            fs.atomic_write(path, data, root=self.root, renamed=held.let_go if old else None)
+            held.replace(data, None, early=old is not None)
             return stamped
 
     def add(self, collection: str, fields: Record, record_id: str | None = None) -> Record:
@@ -608,45 +612,6 @@ class Store:
         from gitstore.transaction import Transaction
 
         return Transaction(self)
-
-
-class Writing:
-    """What a single-file write holds (:meth:`Store.writing`): the file's lock, and the
-    descriptor of the file as it was read, kept open so that the rename replacing it does not
-    free its blocks under the lock. :meth:`let_go` is called once the new file is in place."""
-
-    __slots__ = ("lock", "opened", "written")
-
-    def __init__(self, lock: FileLock):
-        self.lock = lock
-        self.opened: list[int] = []
-        #: The bytes being written, their data (as the cache keeps it) and the depth limit.
-        self.written: tuple[bytes, Record, int] | None = None
-
-    def recall(self, raw: bytes, max_depth: int) -> Record | None:
-        """The parse of ``raw`` a previous holder left (:mod:`gitstore.handoff`), or None."""
-        from gitstore import handoff
-
-        note = self.lock.note(handoff.MAX_NOTE)
-        return handoff.unpack(note, raw, max_depth) if note else None
-
-    def let_go(self) -> None:
-        """Release the lock, then close what was read: the old file's blocks are freed now,
-        outside the lock, in the transaction the write's directory fsync commits. A write that
-        had to wait for the lock (others write this record too) first leaves its parse for the
-        next holder."""
-        if self.written is not None and self.lock.waited:
-            from gitstore import handoff
-
-            note = handoff.pack(*self.written)
-            if note is not None:
-                self.lock.leave(note)
-        self.lock.release()
-        self.close()
-
-    def close(self) -> None:
-        while self.opened:
-            os.close(self.opened.pop())
 
 
 def _index_wanted() -> bool:
