@@ -13,6 +13,7 @@ Every write is git's lockfile protocol: create a temp file beside the target wit
 bytes or the new bytes, never a mix; a stray temp file is swept later. Each step first calls
 :data:`fault_hook`, so tests can inject a crash or an ``OSError`` at every step in turn. Every
 ``OSError`` leaves this module as a :class:`~gitstore.errors.GitStoreError` naming the path.
+A single-record write does the same steps in two parts around its lock (:func:`prepare`).
 """
 
 from __future__ import annotations
@@ -588,6 +589,111 @@ def replace(tmp: Path, path: Path, *, root: Path | None = None) -> None:
         raise
     except OSError as err:
         raise _failed(err, path) from err
+
+
+# ---------------------------------------------------------------- a write prepared before its lock
+#
+# atomic_write split in two around a lock, with the same protocol and guarantees: the folder is
+# entered once, as _enter does, and the read, the temp file and the rename all go through that
+# descriptor, so they are in one folder and never through a link; the target is checked (a link,
+# not a regular file, read-only) just before it is replaced; every step calls fault_hook first.
+# Making a file in a folder needs no lock, and costs ~50 µs on ext4 under it. The caller holds
+# the store lock (shared) from before prepare to after Prepared.close, so no sweep can take the
+# temp file meanwhile; one that is not used is removed by close, one a crash leaves is swept.
+
+
+class Prepared:
+    """The open folder of ``path`` and an empty temp file in it (see above)."""
+
+    __slots__ = ("dir_fd", "name", "path", "tmp", "tmp_fd")
+
+    def __init__(self, path: Path, dir_fd: int, name: str, tmp: str, tmp_fd: int):
+        self.path, self.dir_fd, self.name, self.tmp, self.tmp_fd = path, dir_fd, name, tmp, tmp_fd
+
+    def read(self, limit: int, keep: list[int] | None = None) -> bytes:
+        """:func:`read_bytes` of the file, in the folder entered already."""
+        try:
+            step("read", self.path)
+            return _read_at(self.dir_fd, self.name, self.path, limit, False, keep)[0]
+        except (FileNotFoundError, UnsafePath, ReadError):
+            raise
+        except OSError as err:
+            raise ReadError(f"cannot read: {reason(err)}", self.path) from err
+
+    def replace(self, data: bytes, renamed: Callable[[], None] | None = None) -> None:
+        """Write ``data`` into the temp file, fsync it and rename it onto the file, then fsync
+        the folder, as :func:`atomic_write` does (``renamed`` likewise)."""
+        path, dir_fd, fd = self.path, self.dir_fd, self.tmp_fd
+        shown = path.with_name(self.tmp) if fault_hook is not None else path
+        try:
+            try:
+                mode = _target_mode(dir_fd, self.name, path)
+                if mode is not None:
+                    step("chmod", shown)
+                    os.fchmod(fd, mode)
+                view = memoryview(data)
+                while view:
+                    step("write", shown)
+                    view = view[os.write(fd, view) :]
+                step("fsync", shown)
+                os.fsync(fd)  # an fsync error is fatal: the page cache may have dropped our bytes
+            finally:
+                self.tmp_fd = -1
+                os.close(fd)
+            step("replace", path)
+            os.replace(self.tmp, self.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            self.tmp = ""  # in place: nothing left to remove
+        except (UnsafePath, WriteError):
+            raise
+        except OSError as err:
+            raise _failed(err, path) from err
+        if renamed is not None:
+            renamed()
+        try:
+            if fault_hook is not None:
+                step("fsync_dir", path.parent)
+            os.fsync(dir_fd)
+        except OSError as err:
+            raise WriteError(
+                f"new content is in place but the directory fsync failed ({reason(err)}); "
+                "it may not survive a power loss",
+                path,
+            ) from err
+
+    def close(self) -> None:
+        """Remove the temp file if it was not used, and close the descriptors."""
+        if self.tmp_fd >= 0:
+            fd, self.tmp_fd = self.tmp_fd, -1
+            os.close(fd)
+        if self.tmp:
+            tmp, self.tmp = self.tmp, ""
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=self.dir_fd)
+        if self.dir_fd >= 0:
+            fd, self.dir_fd = self.dir_fd, -1
+            os.close(fd)
+
+
+def prepare(path: Path, root: Path | None) -> Prepared | None:
+    """``path``'s folder entered and a temp file made in it; None when that cannot be done now
+    (no folder yet, a link, an I/O error): the write then goes through
+    :func:`atomic_write` under the lock as usual, which reports what is wrong."""
+    try:
+        folder, name = _split_of(path)
+        dir_fd = _enter(folder, root)
+    except (OSError, UnsafePath, ReadError):
+        return None
+    try:
+        tmp = _temp_name(name)
+        step("open", path.with_name(tmp) if fault_hook is not None else path)
+        tmp_fd = os.open(tmp, _CREATE, 0o666, dir_fd=dir_fd)  # umask applies
+    except OSError:
+        os.close(dir_fd)
+        return None
+    except BaseException:
+        os.close(dir_fd)
+        raise
+    return Prepared(path, dir_fd, name, tmp, tmp_fd)
 
 
 def fsync_dir(directory: str | Path) -> None:

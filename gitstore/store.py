@@ -173,7 +173,7 @@ class Store:
         """Hold the store lock shared and ``lock_name`` exclusively (a single-file write). The
         block gets a :class:`~gitstore.writing.Writing`, which reads and replaces ``path``: its
         folder is entered and its temp file made before the lock is taken
-        (:mod:`gitstore.prepared`), and it lets go of the lock once the new file is in place, so
+        (:func:`gitstore.fs.prepare`), and it lets go of the lock once the new file is in place, so
         the directory fsync that follows, before the write returns, keeps no other writer of
         that record waiting."""
         from gitstore.writing import Writing

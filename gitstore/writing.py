@@ -1,7 +1,7 @@
 """What a single-file write holds, and the order it lets go of it in (:meth:`Store.writing`).
 
 Under the store lock (shared): the file's folder is entered and its temp file made
-(:mod:`gitstore.prepared`), then the file's own lock is taken. Under it: the read, the change,
+(:func:`gitstore.fs.prepare`), then the file's own lock is taken. Under it: the read, the change,
 the temp file's bytes and fsync, the rename. Then, in :meth:`Writing.let_go`: a writer that had
 to wait for the lock leaves its parse for the next one (:mod:`gitstore.handoff`), the lock is
 released, the file as it was read is closed (so its blocks are freed outside the lock: the rename
@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from gitstore import fs
-from gitstore.prepared import Prepared, prepare
+from gitstore.fs import Prepared, prepare
 
 if TYPE_CHECKING:
     from gitstore.store import Store
