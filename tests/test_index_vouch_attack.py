@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import gitstore.index.vouch as vouch
-from gitstore import Store
+from gitstore import Store, statedir
 from gitstore.errors import GitStoreError
 from gitstore.initialize import init_store
 from gitstore.workflow import status
-from tests.test_index_vouch import _git, _settle, _spoil, template
+from tests.test_index_vouch import SETTLE, _git, _settle, _spoil, template
 
 __all__ = ["template"]  # the module's fixture, used here too
 
@@ -47,14 +47,24 @@ def _answers(root: Path, index: bool) -> dict[str, Any]:
     return found
 
 
+def _age(root: Path) -> None:
+    """_settle, for a store anywhere in a work tree (a linked one too)."""
+    found = statedir.git_dir(root)
+    assert found is not None
+    index = found[0] / "index"
+    time.sleep(SETTLE)
+    while time.time_ns() < index.stat().st_mtime_ns + vouch.BLIND_NS + SETTLE * 1e9:
+        time.sleep(0.05)
+
+
 def _compare(root: Path, rounds: int = 3) -> int:
     """Compare with and without the index ``rounds`` times, git's index aged before each
     call; how many of the calls git vouched for a folder."""
     count = 0
     for _ in range(rounds):
-        _settle(root)
+        _age(root)
         files = _answers(root, False)
-        _settle(root)
+        _age(root)
         before = vouch.vouched
         assert _answers(root, True) == files
         count += vouch.vouched - before
@@ -71,7 +81,7 @@ def _copy(tmp_path: Path, template: Path) -> Path:
 
 
 def _vouched_now(root: Path) -> bool:
-    _settle(root)
+    _age(root)
     before = vouch.vouched
     status(Store.open(root))
     return vouch.vouched > before
@@ -374,4 +384,113 @@ CASES: dict[str, Callable[[Path], None]] = {
 def test_status_holds(tmp_path: Path, template: Path, case: str) -> None:
     root = _copy(tmp_path, template)
     CASES[case](root)
+    _compare(root)
+
+
+def _warm(root: Path) -> None:
+    for _ in range(2):
+        _age(root)
+        status(Store.open(root))
+
+
+def _new_store(root: Path, *init: str) -> Path:
+    """A store of five committed tasks at ``root`` (its repository made when missing)."""
+    root.mkdir(parents=True, exist_ok=True)
+    if statedir.git_dir(root) is None:
+        _git(root, "init", "-q", "-b", "main", *init)
+    init_store(root)
+    store = Store.open(root, index=False)
+    for i in range(1, 6):
+        store.put("tasks", {"id": f"T-{i}", "title": f"task {i}", "status": "todo"})
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "--no-verify", "-m", "base")
+    time.sleep(1.1)
+    _warm(root)
+    return root
+
+
+def test_a_store_in_a_linked_worktree(tmp_path: Path, template: Path) -> None:
+    main = _copy(tmp_path, template)
+    _git(main, "worktree", "add", "-q", str(tmp_path / "linked"), "other")
+    root = tmp_path / "linked"
+    time.sleep(1.1)
+    _warm(root)
+    assert _vouched_now(root)
+    _spoil(root / TASKS / "T-2.yaml")
+    _spoil(main / TASKS / "T-3.yaml")  # the main work tree's: another index, another state
+    _compare(root)
+    _compare(main)
+
+
+def test_a_store_in_a_subfolder_beside_another_store(tmp_path: Path) -> None:
+    top = _new_store(tmp_path / "repo")
+    sub = _new_store(tmp_path / "repo" / "sub" / "inner")
+    _warm(top)
+    assert _vouched_now(sub)
+    _spoil(sub / TASKS / "T-2.yaml")
+    _spoil(top / TASKS / "T-3.yaml")
+    _compare(sub)
+    _compare(top)
+
+
+def test_a_sha256_repository(tmp_path: Path) -> None:
+    root = _new_store(tmp_path / "store", "--object-format=sha256")
+    _spoil(root / TASKS / "T-2.yaml")
+    _compare(root)
+
+
+class Killed(Exception):
+    """A refresh killed between its rows and its listing row."""
+
+
+def test_a_refresh_killed_after_a_row_went_and_another_came(
+    tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh that found T-7 gone as it read it (a concurrent delete) and stored a row for a
+    new T-6 is killed before its listing row: the rows are T-1..T-6, the listing T-1..T-5, T-7,
+    the same count. git tracks T-1..T-6 (T-6 deleted from the work tree) and does not name the
+    untracked T-7 (``status.showUntrackedFiles=no``): git's listing equals the rows, so
+    ``_vouched`` says "every record file of the stored listing", T-7 included, although no row
+    of T-7 exists; the stored numbers are kept and ``unchanged`` passes on the row count."""
+    from gitstore.index import session
+    from gitstore.index.checks import worktree
+    from gitstore.index.refresh import Refresh
+
+    root = _copy(tmp_path, template)
+    store = Store.open(root, index=False)
+    store.put("tasks", {"id": "T-6", "title": "six", "status": "todo"})
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "--no-verify", "-m", "six")
+    _git(root, "config", "status.showUntrackedFiles", "no")
+    six = root / TASKS / "T-6.yaml"
+    kept = six.read_bytes()
+    six.unlink()  # git sees it deleted: it never rewrites its index for it
+    store.put("tasks", {"id": "T-7", "title": "seven", "status": "todo"})  # untracked
+    time.sleep(1.1)
+    _warm(root)
+    assert _vouched_now(root)
+
+    # the killed refresh: not through status (no git runs, git's index stays as it is)
+    six.write_bytes(kept)
+    store.put("tasks", {"id": "T-7", "title": "seven again", "status": "todo"})
+    time.sleep(0.1)  # T-6 old enough to be trusted when read
+    real_store_all, seven = Refresh._store_all, root / TASKS / "T-7.yaml"
+
+    def store_all(self: Refresh, todo: list[str], *args: Any) -> None:
+        seven.unlink(missing_ok=True)  # deleted by another process as this one reads it
+        real_store_all(self, todo, *args)
+
+    def finish(self: Refresh, *args: Any) -> None:
+        raise Killed
+
+    monkeypatch.setattr(Refresh, "_store_all", store_all)
+    monkeypatch.setattr(Refresh, "_finish", finish)
+    opened = Store.open(root)
+    with pytest.raises(Killed), session(opened):
+        worktree(opened, opened.roadmap().validator())
+    monkeypatch.undo()
+
+    six.unlink()
+    store.put("tasks", {"id": "T-7", "title": "seven", "status": "todo"})
+    _spoil(seven)  # a problem only a read of T-7 finds
     _compare(root)
