@@ -72,6 +72,7 @@ SETTINGS = {
     "core.ignorestat": _OFF,  # files marked unchanged as they are added
 }
 MAX_ATTRIBUTES_BYTES = 1 << 20
+BLANKS = " \t\r\n"  # what separates the fields of an attributes line for git (attr.c)
 CLEAN_HEAD = "H 100644 "  # ls-files -s -v: tag, mode, then the blob id, the stage and the path
 #: git compares a file's times to the whole second (unless built with USE_NSEC), and looks at
 #: content only for files changed as late as its index file was written: an edit that keeps
@@ -250,9 +251,14 @@ class GitView:
         clean = _clean(listed.decode("utf-8", "surrogateescape"), self.prefixes[folder])
         if clean != rows:
             return {name for _, name in set(rows).intersection(clean)}
+        # the rows are the stored listing's record files only when their names are (a refresh
+        # killed between its rows and its listing row can leave as many rows for other names)
+        names = set(stored.names)
+        if len(rows) != stored.records() or not all(name in names for _, name in rows):
+            return {name for _, name in rows}
         if mark is not None:  # unless a row changed since they were read
             keep(conn, folder, mark[1], "gitlist", [digest, len(rows)])
-        return None if len(rows) == stored.records() else {name for _, name in rows}
+        return None
 
     def listings(
         self, status: subprocess.CompletedProcess[str]
@@ -337,7 +343,9 @@ def _named(porcelain: str) -> set[str] | None:
     """Every path ``git status --porcelain`` names (both sides of a rename); None when one is
     quoted (a name git had to escape: not worth decoding for a shortcut)."""
     paths: set[str] = set()
-    for line in porcelain.splitlines():
+    for line in porcelain.split("\n"):  # only: a name git leaves unquoted may hold U+2028
+        if not line:
+            continue
         path = line[3:]
         if path.startswith('"'):
             return None
@@ -421,14 +429,14 @@ def _file_converts(path: Path) -> bool:
 def _converts(text: bytes) -> bool:
     """Whether an attributes file has a line that sets a converting attribute or defines a
     macro (a quoted pattern counts as one: it is not parsed)."""
-    for raw in text.decode("utf-8", "replace").splitlines():
-        line = raw.strip()
+    for raw in text.decode("utf-8", "replace").split("\n"):  # git's lines, its blanks
+        line = raw.lstrip(BLANKS)
         if not line or line.startswith("#"):
             continue
         if line.startswith(("[attr]", '"')):
             return True
-        for token in line.split()[1:]:
-            if token[0] not in "-!" and token.partition("=")[0] in CONVERTING:
+        for token in re.split(f"[{BLANKS}]+", line)[1:]:
+            if token and token[0] not in "-!" and token.partition("=")[0] in CONVERTING:
                 return True
     return False
 
