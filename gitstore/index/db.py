@@ -26,7 +26,7 @@ from pathlib import Path
 from gitstore import fs
 
 NAME = "index.sqlite"
-SCHEMA = "gitstore-index 3"
+SCHEMA = "gitstore-index 4"
 BUSY_SECONDS = 5.0
 
 # SQLite's primary result codes that mean "the file is not a good database": rebuild it.

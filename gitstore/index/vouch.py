@@ -72,7 +72,6 @@ SETTINGS = {
     "core.ignorestat": _OFF,  # files marked unchanged as they are added
 }
 MAX_ATTRIBUTES_BYTES = 1 << 20
-BLANKS = " \t\r\n"  # what separates the fields of an attributes line for git (attr.c)
 CLEAN_HEAD = "H 100644 "  # ls-files -s -v: tag, mode, then the blob id, the stage and the path
 #: git compares a file's times to the whole second (unless built with USE_NSEC), and looks at
 #: content only for files changed as late as its index file was written: an edit that keeps
@@ -193,11 +192,16 @@ class GitView:
         if _converting(self, next(iter(outputs.values()), None) or b"", settings):
             self.usable = False
             return
-        for coll in self.store.config.collections.values():
-            listed = outputs.get(coll.path)
-            ready = self._prepared(coll, listed) if listed is not None else None
-            if ready is not None:
-                self._ready[coll.path] = ready
+        try:
+            for coll in self.store.config.collections.values():
+                listed = outputs.get(coll.path)
+                ready = self._prepared(coll, listed) if listed is not None else None
+                if ready is not None:
+                    self._ready[coll.path] = ready
+        except sqlite3.Error:  # the index itself: its ordinary use meets it and says so
+            self.usable = False
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
     def _prepared(self, coll: Collection, listed: bytes) -> Prepared | None:
         conn = self.conn
@@ -343,7 +347,7 @@ def _named(porcelain: str) -> set[str] | None:
     """Every path ``git status --porcelain`` names (both sides of a rename); None when one is
     quoted (a name git had to escape: not worth decoding for a shortcut)."""
     paths: set[str] = set()
-    for line in porcelain.split("\n"):  # only: a name git leaves unquoted may hold U+2028
+    for line in porcelain.split("\n"):  # git quotes a name with a newline; U+2028 it need not
         if not line:
             continue
         path = line[3:]
@@ -429,14 +433,14 @@ def _file_converts(path: Path) -> bool:
 def _converts(text: bytes) -> bool:
     """Whether an attributes file has a line that sets a converting attribute or defines a
     macro (a quoted pattern counts as one: it is not parsed)."""
-    for raw in text.decode("utf-8", "replace").split("\n"):  # git's lines, its blanks
-        line = raw.lstrip(BLANKS)
+    for raw in text.decode("utf-8", "replace").split("\n"):  # git's lines, git's blanks
+        line = raw.strip(" \t\r")
         if not line or line.startswith("#"):
             continue
         if line.startswith(("[attr]", '"')):
             return True
-        for token in re.split(f"[{BLANKS}]+", line)[1:]:
-            if token and token[0] not in "-!" and token.partition("=")[0] in CONVERTING:
+        for token in line.split()[1:]:
+            if token[0] not in "-!" and token.partition("=")[0] in CONVERTING:
                 return True
     return False
 
