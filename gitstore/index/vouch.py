@@ -255,9 +255,14 @@ class GitView:
         clean = _clean(listed.decode("utf-8", "surrogateescape"), self.prefixes[folder])
         if clean != rows:
             return {name for _, name in set(rows).intersection(clean)}
+        # the rows are the stored listing's record files only when their names are (a refresh
+        # killed between its rows and its listing row can leave as many rows for other names)
+        names = set(stored.names)
+        if len(rows) != stored.records() or not all(name in names for _, name in rows):
+            return {name for _, name in rows}
         if mark is not None:  # unless a row changed since they were read
             keep(conn, folder, mark[1], "gitlist", [digest, len(rows)])
-        return None if len(rows) == stored.records() else {name for _, name in rows}
+        return None
 
     def listings(
         self, status: subprocess.CompletedProcess[str]
