@@ -57,7 +57,7 @@ def _age(root: Path) -> None:
         time.sleep(0.05)
 
 
-def _compare(root: Path, rounds: int = 3) -> int:
+def _compare(root: Path, rounds: int = 2) -> int:
     """Compare with and without the index ``rounds`` times, git's index aged before each
     call; how many of the calls git vouched for a folder."""
     count = 0
