@@ -335,7 +335,7 @@ def conflicts(store: Store, unmerged: str | None = None) -> list[dict[str, Any]]
     }
     if any("section" in c for c in found):
         known.add(store.config.roadmap_path)
-    for path in unmerged.splitlines():
+    for path in unmerged.split("\n"):  # (a name git leaves unquoted may hold U+2028)
         if path and path not in known:
             found.append({"path": path, "fields": [], "problem": "unmerged (conflict markers)"})
     return found
@@ -346,7 +346,7 @@ def unmerged_paths(store: Store) -> str:
     ``git diff --name-only --diff-filter=U`` prints them, but read from git's index alone
     (``git diff`` also looks at every file: ~0.1 s at 100,000 records)."""
     listed = gitio.git("ls-files", "-u", "--full-name", "--", ":/", cwd=store.root, check=False)
-    paths = dict.fromkeys(line.partition("\t")[2] for line in listed.stdout.splitlines())
+    paths = dict.fromkeys(line.partition("\t")[2] for line in listed.stdout.split("\n"))
     return "".join(f"{path}\n" for path in paths if path)
 
 
@@ -486,7 +486,7 @@ def status(store: Store) -> dict[str, Any]:
         if view is not None:
             view.close()
     store.sweep(listed)  # the collection folders' temp names came with their listing
-    changes = [line for line in found["status"].stdout.splitlines() if line]
+    changes = [line for line in found["status"].stdout.split("\n") if line]
     ahead = behind = None
     if found["upstream"].returncode == 0:
         ahead, behind = (int(n) for n in found["upstream"].stdout.split())

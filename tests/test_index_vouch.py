@@ -141,7 +141,7 @@ def _status(root: Path, index: bool) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=6,
+    max_examples=4,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

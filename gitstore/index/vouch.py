@@ -255,9 +255,14 @@ class GitView:
         clean = _clean(listed.decode("utf-8", "surrogateescape"), self.prefixes[folder])
         if clean != rows:
             return {name for _, name in set(rows).intersection(clean)}
+        # the rows are the stored listing's record files only when their names are (a refresh
+        # killed between its rows and its listing row can leave as many rows for other names)
+        names = set(stored.names)
+        if len(rows) != stored.records() or not all(name in names for _, name in rows):
+            return {name for _, name in rows}
         if mark is not None:  # unless a row changed since they were read
             keep(conn, folder, mark[1], "gitlist", [digest, len(rows)])
-        return None if len(rows) == stored.records() else {name for _, name in rows}
+        return None
 
     def listings(
         self, status: subprocess.CompletedProcess[str]
@@ -381,7 +386,9 @@ def _converting(view: GitView, tracked: bytes, config: bytes) -> bool:
         pass
     except (OSError, UnicodeDecodeError, ReadError, RecordError):
         return True
-    others = [common / "info" / "attributes", _global_file(settings), *_system_files()]
+    if settings.get("core.attributesfile", "").startswith("%("):
+        return True  # relative to git's own install: not looked for here
+    others = [common / "info" / "attributes", _global_file(settings, view.top), *_system_files()]
     return any(_file_converts(path) for path in others if path is not None)
 
 
@@ -397,10 +404,12 @@ def _system_files() -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def _global_file(settings: dict[str, str]) -> Path | None:
+def _global_file(settings: dict[str, str], top: Path) -> Path | None:
+    """The global attributes file, as git finds it (a relative path from the work tree's top,
+    where git runs)."""
     configured = settings.get("core.attributesfile")
     if configured:
-        return Path(os.path.expanduser(configured))
+        return top / os.path.expanduser(configured)  # an absolute path stays itself
     xdg = os.environ.get("XDG_CONFIG_HOME")
     if xdg:
         return Path(xdg) / "git" / "attributes"
