@@ -556,20 +556,26 @@ def atomic_write(
                 raise
             if renamed is not None:
                 renamed()
-            try:
-                if fault_hook is not None:
-                    step("fsync_dir", path.parent)
-                os.fsync(dir_fd)
-            except OSError as err:
-                raise WriteError(
-                    f"new content is in place but the directory fsync failed ({reason(err)}); "
-                    "it may not survive a power loss",
-                    path,
-                ) from err
+            _commit_rename(dir_fd, path)
     except (UnsafePath, WriteError):
         raise
     except OSError as err:
         raise _failed(err, path) from err
+
+
+def _commit_rename(dir_fd: int, path: Path) -> None:
+    """The folder's fsync that makes a rename in it durable; its failure is a WriteError that
+    says the new content is in place."""
+    try:
+        if fault_hook is not None:
+            step("fsync_dir", path.parent)
+        os.fsync(dir_fd)
+    except OSError as err:
+        raise WriteError(
+            f"new content is in place but the directory fsync failed ({reason(err)}); "
+            "it may not survive a power loss",
+            path,
+        ) from err
 
 
 def replace(tmp: Path, path: Path, *, root: Path | None = None) -> None:
@@ -649,16 +655,7 @@ class Prepared:
             raise _failed(err, path) from err
         if renamed is not None:
             renamed()
-        try:
-            if fault_hook is not None:
-                step("fsync_dir", path.parent)
-            os.fsync(dir_fd)
-        except OSError as err:
-            raise WriteError(
-                f"new content is in place but the directory fsync failed ({reason(err)}); "
-                "it may not survive a power loss",
-                path,
-            ) from err
+        _commit_rename(dir_fd, path)
 
     def close(self) -> None:
         """Remove the temp file if it was not used, and close the descriptors."""
