@@ -6,9 +6,13 @@ The blobs arrive from one ``cat-file --batch``, a window at a time (at most :dat
 or :data:`WINDOW_BYTES` bytes held), so memory stays bounded whatever the merge's size. The
 decisions are pure CPU work: with two cores or more and enough files, a pool of forked workers
 makes them (a fork copies the configuration the parent read before git touched the work tree);
-the writes, which mostly wait for ``fsync``, run in a few threads meanwhile. A side bigger than
-:data:`MAX_BLOB` is never read here: the driver's own process merges it, from files streamed out
-of git, exactly as git would call it.
+the writes, which mostly wait for ``fsync``, run in a few threads meanwhile. Every worker is
+forked up front, before any thread starts, and none is ever forked again: a worker that dies
+fails the merge with an error instead of being replaced by a fork that inherits a lock some
+thread held (``multiprocessing.Pool`` does that, and its lost task then hangs the merge).
+
+A side bigger than :data:`MAX_BLOB` is never read here: the driver's own process merges it, from
+files streamed out of git, exactly as git would call it.
 """
 
 from __future__ import annotations
@@ -19,16 +23,16 @@ import subprocess
 import threading
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gitstore import fs, gitio
+from gitstore.errors import GitStoreError
 from gitstore.merge import driver, plumbing
 
 if TYPE_CHECKING:
-    from multiprocessing.pool import Pool
-
     from gitstore.roadmap import Parser
 
 MAX_BLOB = 16 << 20
@@ -101,20 +105,27 @@ def merge_all(
             done.count += 1
 
     try:
-        previous: tuple[list[Task], Any] | None = None
+        previous: tuple[list[Task], Iterator[Decision]] | None = None
         for window in _windows(reader, todo, stages):
             if pool is None:
                 settle(window, [decide(context, task) for task in window])
                 continue
-            job = pool.map_async(_work, window, chunksize=max(1, len(window) // 8))
+            job = pool.map(_work, window, chunksize=max(1, len(window) // 8))
             if previous is not None:
-                settle(previous[0], previous[1].get())
+                settle(previous[0], list(previous[1]))
             previous = (window, job)
         if previous is not None:
-            settle(previous[0], previous[1].get())
+            settle(previous[0], list(previous[1]))
         while pending:
             wait_one()
         marks = writer.finish()
+    except BrokenProcessPool as err:
+        writer.abort()
+        raise GitStoreError(
+            "a merge worker process died before it gave its decisions; the merge is left in "
+            "progress, its store files unmerged: run 'git merge --abort' and merge again",
+            context.top,
+        ) from err
     except BaseException:
         writer.abort()
         raise
@@ -122,8 +133,7 @@ def merge_all(
         writes.shutdown(wait=True, cancel_futures=True)
         reader.close()
         if pool is not None:
-            pool.terminate()
-            pool.join()
+            pool.shutdown(wait=True, cancel_futures=True)
     plumbing.stage(context.top, [(mode, marks[mark], path) for mode, mark, path in clean])
     done.resolved = {path for _, _, path in clean}
     return done
@@ -154,17 +164,30 @@ def _windows(
 _context: Context | None = None
 
 
-def _pool(context: Context, count: int) -> Pool | None:
+def _pool(context: Context, count: int) -> ProcessPoolExecutor | None:
     """Forked workers, when there are cores and files enough and forking is safe (no other
-    thread runs in this process: a fork copies locks held by threads it does not copy)."""
+    thread runs in this process: a fork copies locks held by threads it does not copy).
+
+    The executor forks all its workers at the first task, before it starts its own thread, and
+    never forks again (CPython issue 90622); that first task runs here, so the workers exist
+    before the merge opens any pipe or thread they could inherit."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if (cores or 1) < 2 or count < POOL_FROM or threading.active_count() > 1:
         return None
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
-    return multiprocessing.get_context("fork").Pool(
-        min(cores or 1, 4), initializer=_start, initargs=(context,)
+    pool = ProcessPoolExecutor(
+        min(cores or 1, 4),
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start,
+        initargs=(context,),
     )
+    try:
+        pool.submit(os.getpid).result()
+    except BrokenProcessPool:
+        pool.shutdown(wait=True)
+        return None  # workers that cannot start: decide here instead
+    return pool
 
 
 def _start(context: Context) -> None:

@@ -15,6 +15,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -543,3 +544,47 @@ def test_forked_workers_and_small_windows_give_the_same_bytes(
     assert pools and pools[0] is not None, "no worker pool was used"
     assert report.how == "bulk" and report.conflicts == [path_of(8)]
     assert state(plain) == state(repo)
+
+
+DYING_WORKER = """
+import os, sys
+from gitstore import Store
+from gitstore.errors import GitStoreError
+from gitstore.merge import bulk, many
+
+parent, decide = os.getpid(), many._in_process
+
+def dies_on_one(context, path, sides):
+    if os.getpid() != parent and path.endswith("/T-5.yaml"):
+        os._exit(3)  # a worker killed mid-merge (the OOM killer, a stray signal)
+    return decide(context, path, sides)
+
+many.POOL_FROM, many.WINDOW, many._in_process = 2, 3, dies_on_one
+try:
+    bulk.merge(Store.open(sys.argv[1]), "other")
+except GitStoreError as err:
+    print(err)
+    sys.exit(1)
+"""
+
+
+def test_a_worker_that_dies_fails_the_merge_instead_of_hanging_it(repo: Path) -> None:
+    on(repo, "main", *(cli(i, status="doing") for i in range(1, 8)))
+    on(repo, "other", *(cli(i, owner="bob") for i in range(1, 8)))
+    done = subprocess.Popen(
+        [sys.executable, "-c", DYING_WORKER, str(repo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = done.communicate(timeout=300)  # a hang detector: the merge takes a second
+    except subprocess.TimeoutExpired:
+        os.killpg(done.pid, 9)
+        pytest.fail("the merge hung after one of its workers died")
+    assert done.returncode == 1, out + err
+    assert "a merge worker process died" in out, out + err
+    assert (repo / ".git/MERGE_HEAD").exists()  # left in progress, as the message says
+    assert run_git(repo, "merge", "--abort").returncode == 0
+    assert git(repo, "status", "--porcelain") == ""
