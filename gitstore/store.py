@@ -460,14 +460,19 @@ class Store:
         """Write ``new`` over ``old`` under ``held`` (the record's lock, from :meth:`writing`),
         which is let go of once the file is in place, before its directory fsync."""
         if old is None:
-            # A new name: its case check and its write are one step against a twin's. ``T-x``
-            # and ``T-X`` have two record locks, so they also take the lock of their one fold
-            # (both kept through the fsync: a new record is rare).
-            from gitstore.spellings import fold
-
-            with self.lock(f"{collection}/{fold(str(new.get('id')))}.twin"):
+            with self._new_name(collection, str(new.get("id"))):
                 return self._write_now(collection, old_text, old, new, held, listed, early=False)
         return self._write_now(collection, old_text, old, new, held, listed, early=True)
+
+    @contextmanager
+    def _new_name(self, collection: str, record_id: str) -> Iterator[None]:
+        """Held while a new record's case check and write are one step against a twin's:
+        ``T-x`` and ``T-X`` have two record locks, so they also take the lock of their one fold
+        (kept through the fsync: a new record is rare)."""
+        from gitstore.spellings import fold
+
+        with self.lock(f"{collection}/{fold(record_id)}.twin"):
+            yield
 
     def _write_now(
         self,
@@ -567,12 +572,26 @@ class Store:
         with self.writing(f"{collection}/{record_id}.lock", path) as held:
             old: Record | None = copy_data(self._load(collection, record_id, held)[1])
             check_version(old, expected_version, path)
-            if old is not None and same(edited, old):
-                return old
-            stamped = self.stamp(collection, old, edited)
-            data = self.check_size(rewrite(text, edited, stamped).encode(), path)
-            held.replace(data, None, early=old is not None)
-            return stamped
+            if old is not None:
+                if same(edited, old):
+                    return old
+                return self._put_text_now(collection, text, old, edited, held, path)
+            with self._new_name(collection, record_id):
+                return self._put_text_now(collection, text, old, edited, held, path)
+
+    def _put_text_now(
+        self,
+        collection: str,
+        text: str,
+        old: Record | None,
+        edited: Record,
+        held: Writing,
+        path: Path,
+    ) -> Record:
+        stamped = self.stamp(collection, old, edited)
+        data = self.check_size(rewrite(text, edited, stamped).encode(), path)
+        held.replace(data, None, early=old is not None)
+        return stamped
 
     def add(self, collection: str, fields: Record, record_id: str | None = None) -> Record:
         """Create a record with the collection's defaults. Without an id it picks one (random by

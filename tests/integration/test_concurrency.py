@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gitstore import Store
 from tests.conftest import gitstore
 
@@ -68,9 +70,13 @@ def test_compare_and_swap_race_has_exactly_one_winner(store: Store, tmp_path: Pa
         assert store.get("tasks", "T-1")["version"] == version + 1
 
 
-def test_two_adds_of_ids_one_file_on_macos_never_both_win(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("first", ["add", "put_text"])
+def test_two_adds_of_ids_one_file_on_macos_never_both_win(
+    store: Store, tmp_path: Path, first: str
+) -> None:
     """`abc` and `ABC` (or `straße` and `STRASSE`) have two record locks but one file on macOS
-    and Windows: added at once by two processes, exactly one wins, every round."""
+    and Windows: added at once by two processes, exactly one wins, every round (also when one
+    of them writes a new record as text)."""
     config = store.root / "gitstore.yaml"
     config.write_text(
         config.read_text().replace(
@@ -83,6 +89,7 @@ def test_two_adds_of_ids_one_file_on_macos_never_both_win(store: Store, tmp_path
     pairs = [(f"case{i}", f"CASE{i}") for i in range(6)] + [("stra\u00dfe", "STRASSE")]
     for round_, ids in enumerate(pairs):
         flag = tmp_path / f"go-{round_}"
+        ids = (("text:" if first == "put_text" else "") + ids[0], ids[1])
         procs = [spawn("race_add", str(store.root), str(flag), i) for i in ids]
         flag.touch()
         assert sorted(results(procs)) == ["twin", "won"], ids  # type: ignore[type-var]

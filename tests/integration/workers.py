@@ -71,14 +71,20 @@ def race_put(root: str, start_flag: str, version: int, me: str) -> None:
 
 
 def race_add(root: str, start_flag: str, record_id: str) -> None:
-    """Add ``notes/<record_id>`` once the flag exists: "won", or "twin" when refused."""
+    """Add ``notes/<record_id>`` once the flag exists: "won", or "twin" when refused. An id
+    given as ``text:<id>`` is written as a person's text instead (``put_text``)."""
     from gitstore.errors import UsageError
 
     store = Store.open(root)
+    as_text = record_id.startswith("text:")
+    record_id = record_id.removeprefix("text:")
     while not Path(start_flag).exists():
         time.sleep(0.0005)
     try:
-        store.add("notes", {"title": record_id}, record_id)
+        if as_text:
+            store.put_text("notes", record_id, f"id: {record_id}\ntitle: {record_id}\n")
+        else:
+            store.add("notes", {"title": record_id}, record_id)
         print(json.dumps("won"))
     except UsageError as err:
         print(json.dumps("twin" if "collides with" in str(err) else str(err)))
