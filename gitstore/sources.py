@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitstore import fs, gitio
+from gitstore import folders, fs, gitio
 from gitstore.errors import GitStoreError, ReadError, RecordError
 from gitstore.schema import CONFIG_NAME, Collection, Config, loads_config
 from gitstore.validate import MAX_ROADMAP_BYTES, Problem, Validator
@@ -84,7 +84,7 @@ def _listing(
     """The record files in a collection's folder; anything else there that is not a plain file
     (a link, a subfolder, a FIFO) is a problem. ``listed``: its entries, when known already."""
     try:
-        listed = sorted(fs.entries(root / folder, root) if listed is None else listed)
+        listed = sorted(folders.entries(root / folder, root) if listed is None else listed)
     except (RecordError, ReadError) as err:
         problem = Problem(_relative(root, err.path, folder), 1, "file-type", err.message)
         if problem not in problems:  # records/ as a link: said once, not once per collection

@@ -72,16 +72,16 @@ def no_twin(path: Path, root: Path, listed: list[str] | None = None) -> None:
     ``listed``: the folder's names, when the caller listed it already; else each other spelling
     of the name is looked up (the same cost at any folder size), or, for a name with too many
     spellings, the folder is listed."""
-    from gitstore import fs
+    from gitstore import folders
 
     wanted = fold(path.name)
     if listed is None:
         others = spellings(path.name)
         if others is not None:
             others.remove(path.name)
-            _refuse(path, fs.first_present(path.parent, others, root))
+            _refuse(path, folders.first_present(path.parent, others, root))
             return
-        listed = fs.names(path.parent, root)
+        listed = folders.names(path.parent, root)
     joined = "/".join(listed)  # '/' is in no name
     if joined.isascii() and f"/{wanted}/" not in f"/{joined.lower()}/":
         return  # for ASCII, the fold is lower: no name folds to this one (a quick look)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitstore import fs
+from gitstore import folders, fs
 from gitstore.clock import brought_back, next_clock
 from gitstore.errors import (
     Exists,
@@ -155,7 +155,9 @@ class Store:
 
     def stray_temps(self, listed: Mapping[Path, list[str]] | None = None) -> list[Path]:
         """Temp files an interrupted write left, in the data folders and the state folder."""
-        return fs.stray_temps(self.data_dirs(), self.root, listed) + fs.stray_temps([self.state])
+        return folders.stray_temps(self.data_dirs(), self.root, listed) + folders.stray_temps(
+            [self.state]
+        )
 
     def lock(self, name: str, *, shared: bool = False) -> FileLock:
         from gitstore.lock import FileLock
@@ -267,7 +269,7 @@ class Store:
         folder = self.root / self.collection(collection).path
         from gitstore.query import natural_key
 
-        names = [n for n, _ in fs.entries(folder, self.root) if n.endswith(".yaml")]
+        names = [n for n, _ in folders.entries(folder, self.root) if n.endswith(".yaml")]
         ids = [n[:-5] for n in names if not n.startswith(fs.TMP_PREFIX)]
         return sorted(ids, key=natural_key)
 
@@ -607,9 +609,11 @@ class Store:
                 new_id = record_id
             elif effective_mode(coll) == "random":
                 # no listing: the id is looked up (and its other spellings, for the case check)
-                new_id = random_id(coll, lambda name: fs.first_present(folder, [name], self.root))
+                new_id = random_id(
+                    coll, lambda name: folders.first_present(folder, [name], self.root)
+                )
             else:  # the next number: one listing (names only) serves it and the case check
-                listed = fs.names(folder, self.root)
+                listed = folders.names(folder, self.root)
                 new_id = new_id_for(coll, listed)
             try:
                 return self._put(collection, {"id": new_id} | ordered, 0, listed)

@@ -12,7 +12,7 @@ mtime is too recent to trust (a same-size rewrite within one timestamp tick: git
 problem, solved the same way); its bytes are then compared with the last ones read, so a file
 rewritten with the same content is no event.
 
-Every file is reached through :mod:`gitstore.fs`: a link is reported, never followed, and a FIFO
+Every file is reached through :mod:`gitstore.fs` and :mod:`gitstore.folders`: a link is reported, never followed, and a FIFO
 is never opened. A file that cannot be read as a record is reported once per content as
 ``invalid``, and only when the same bad bytes are seen on two scans. While git holds the index
 lock it is changing the working tree in place, so no scan is made then (see :meth:`Watcher.poll`).
@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitstore import fs, gitio
+from gitstore import folders, fs, gitio
 from gitstore.changes import (
     Event,
     invalid_event,
@@ -62,7 +62,7 @@ class _File:
     __slots__ = ("data", "good", "key", "pending", "problem", "racy", "seen")
 
     def __init__(self, good: bytes | None = None) -> None:
-        self.key: fs.StatKey | None = None  # stat when last read (None: read on the next scan)
+        self.key: folders.StatKey | None = None  # stat when last read (None: read on the next scan)
         self.racy = False  # that stat is too recent to trust
         self.seen: bytes | None = good  # the bytes last read, valid or not
         self.good: bytes | None = good  # the last bytes that parsed: what events diff against
@@ -79,7 +79,7 @@ class _Listing:
     def __init__(self, folder: str, want: Callable[[str], bool]) -> None:
         self.folder, self.want = folder, want
         self.files: dict[str, _File] = {}  # restored whole by an undo: see _restorer
-        self.key: fs.StatKey | None = None  # the folder's stat at the last full listing
+        self.key: folders.StatKey | None = None  # the folder's stat at the last full listing
         self.racy = True  # list it in full on the next scan, whatever its stat
         self.checked = -FULL_SCAN  # when it was last listed in full (monotonic seconds)
         self.problem: str | None = None  # why it could not be listed, as last reported
@@ -187,11 +187,11 @@ class Watcher:
         listed in full every FULL_SCAN seconds for a file rewritten in place."""
         path = self.root / lst.folder
         try:
-            key = fs.folder_key(path, self.root)
+            key = folders.folder_key(path, self.root)
             unchanged = key is not None and key == lst.key and not lst.racy
             if unchanged and now - lst.checked < FULL_SCAN:
                 return []
-            entries = fs.stat_entries(path, self.root, lst.want) if key is not None else {}
+            entries = folders.stat_entries(path, self.root, lst.want) if key is not None else {}
         except GitStoreError as err:
             undo.append(_restorer(lst, _Listing.__slots__))
             lst.key, lst.racy = None, True
@@ -222,7 +222,7 @@ class Watcher:
         return events
 
     def _check(
-        self, rel: str, state: _File, found: tuple[str, fs.StatKey], started: int
+        self, rel: str, state: _File, found: tuple[str, folders.StatKey], started: int
     ) -> list[Event]:
         """The events of one listed file, read again only when its stat says it may differ."""
         kind, key = found

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitstore import fs
+from gitstore import folders, fs
 from gitstore.errors import RecordError, WriteError
 
 
@@ -98,6 +98,6 @@ def test_read_limit(tmp_path: Path) -> None:
 def test_stray_temps_found(tmp_path: Path) -> None:
     (tmp_path / f"{fs.TMP_PREFIX}x").write_bytes(b"")
     (tmp_path / "keep.yaml").write_bytes(b"")
-    assert [p.name for p in fs.stray_temps([tmp_path, tmp_path / "missing"])] == [
+    assert [p.name for p in folders.stray_temps([tmp_path, tmp_path / "missing"])] == [
         f"{fs.TMP_PREFIX}x"
     ]

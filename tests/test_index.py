@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 import gitstore.index
 import gitstore.index.listing as listing
 import gitstore.index.refresh as refresh
-from gitstore import Store, fs
+from gitstore import Store, folders, fs
 from gitstore.clock import format_time, next_clock
 from gitstore.errors import GitStoreError
 from gitstore.index import codec, session
@@ -231,7 +231,7 @@ class Clock:
             monkeypatch.setattr(listing, "MARGIN_NS", -(10**12))
             monkeypatch.setattr(listing, "FAR_MARGIN_NS", -(10**12))
         elif mode == "coarse":
-            real_scan, real_read = fs.scan, fs.read_stat
+            real_scan, real_read = folders.scan, fs.read_stat
 
             def scan(
                 folder: Path, root: Path | None = None, temps: Any = None, known: Any = None
@@ -256,7 +256,7 @@ class Clock:
             def threshold(state: Path, device: int | None) -> int:
                 return self.coarse(time.time_ns()) - listing.MARGIN_NS
 
-            monkeypatch.setattr(fs, "scan", scan)
+            monkeypatch.setattr(folders, "scan", scan)
             monkeypatch.setattr(fs, "read_stat", read_stat)
             monkeypatch.setattr(listing, "racy_threshold", threshold)
 

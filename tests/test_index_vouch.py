@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import gitstore.index.vouch as vouch
-from gitstore import Store, fs
+from gitstore import Store, folders
 from gitstore.index.vouch import GitView, blob_id
 from gitstore.initialize import init_store
 from gitstore.workflow import status
@@ -191,13 +191,13 @@ def test_a_clean_store_is_vouched_for_without_looking_at_its_files(
 ) -> None:
     root = _committed(tmp_path, template)
     looked: list[str] = []
-    real_scan = fs.scan
+    real_scan = folders.scan
 
     def scan(folder: Path, *args: Any, **kwargs: Any) -> Any:
         looked.append(folder.name)
         return real_scan(folder, *args, **kwargs)
 
-    monkeypatch.setattr(fs, "scan", scan)
+    monkeypatch.setattr(folders, "scan", scan)
     before = vouch.vouched
     assert status(Store.open(root))["problems"] == []
     assert vouch.vouched == before + 1  # the tasks (there is no notifications folder yet)

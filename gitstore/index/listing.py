@@ -19,7 +19,7 @@ import stat
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gitstore import fs
+from gitstore import folders
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -113,7 +113,7 @@ def list_folder(
     if scanned is None and clock is not None:
         scanned = clock.st_mtime_ns
     try:
-        own, names, numbers = fs.scan(store.root / coll.path, store.root, temps, known)
+        own, names, numbers = folders.scan(store.root / coll.path, store.root, temps, known)
     except FileNotFoundError:
         return Listing(coll.path, [], array.array("q"), scanned=scanned), None
     listed = Listing(coll.path, names, numbers, temps, scanned, dirstat_of(own, clock, temps))

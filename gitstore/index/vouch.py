@@ -41,7 +41,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
-from gitstore import fs, gitio, statedir
+from gitstore import folders, fs, gitio, statedir
 from gitstore.errors import ReadError, RecordError
 from gitstore.index.keys import parse_key
 from gitstore.index.listing import (
@@ -217,12 +217,12 @@ class GitView:
             return None  # the rows were last confirmed too soon after git's index was written
         folder, temps = self.store.root / coll.path, list[str]()
         try:
-            own = fs.folder_stat(folder, self.store.root)
+            own = folders.folder_stat(folder, self.store.root)
             dirstat = dirstat_of(own, self.clock, [])
             if dirstat is not None and dirstat == stored.dirstat:
                 names = stored.names
             else:
-                _, names = fs.listed(folder, self.store.root, temps)
+                _, names = folders.listed(folder, self.store.root, temps)
                 dirstat = dirstat_of(own, self.clock, temps)
         except (OSError, ReadError, RecordError):
             return None  # the folder itself: the usual listing meets it and says so
@@ -309,7 +309,9 @@ class GitView:
         else:
             places = [i for i, n in enumerate(names) if n not in good or n in doubt]
         stats = array.array("q", stored.stats)
-        seen = fs.numbers(self.store.root / folder, self.store.root, [names[i] for i in places])
+        seen = folders.numbers(
+            self.store.root / folder, self.store.root, [names[i] for i in places]
+        )
         for i in places:
             if names[i] in seen:
                 stats[5 * i : 5 * i + 5] = array.array("q", seen[names[i]])

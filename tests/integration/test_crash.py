@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gitstore import GitStoreError, Store, fs
+from gitstore import GitStoreError, Store, folders, fs
 from gitstore import store as store_module
 from gitstore.initialize import init_store
 from gitstore.record import loads
@@ -119,7 +119,7 @@ def _check(root: Path, old: dict[str, bytes], new: dict[str, bytes], atomic: boo
     if atomic:
         assert len(states) <= 1, f"transaction half applied: {states}"
     assert set(now) - set(old) - set(new) == set()
-    assert not fs.stray_temps(Store.open(root).data_dirs())
+    assert not folders.stray_temps(Store.open(root).data_dirs())
     status = git(root, "status", "--porcelain").split("\n")
     paths = {line[3:] for line in status if line}
     assert all(any(c.startswith(p.rstrip("/")) for c in changed) for p in paths), paths
