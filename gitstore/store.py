@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitstore import folders, fs
-from gitstore.clock import brought_back, next_clock
 from gitstore.errors import (
     Exists,
     GitStoreError,
@@ -29,8 +28,6 @@ from gitstore.errors import (
 from gitstore.ids import effective_mode, random_id
 from gitstore.ids import new_id as new_id_for
 from gitstore.record import (
-    META,
-    check_data,
     copy_data,
     decode,
     dumps,
@@ -38,9 +35,9 @@ from gitstore.record import (
     same,
 )
 from gitstore.rewrite import rewrite
-from gitstore.schema import CONFIG_NAME, Collection, Config, check_record, load_config
+from gitstore.schema import CONFIG_NAME, Collection, Config, load_config
 from gitstore.statedir import adopt_legacy_journal, state_dir
-from gitstore.versions import check_metadata, check_version
+from gitstore.versions import check_version, stamped
 
 if TYPE_CHECKING:
     from gitstore.lock import FileLock
@@ -381,48 +378,12 @@ class Store:
     def stamp(
         self, collection: str, old: Record | None, new: Record, *, listed: Names | None = None
     ) -> Record:
-        """``new`` with fresh metadata and validated: what a write of it puts on disk.
-
-        Besides ``version`` and ``last_modified``, the ``clocks`` block records when each field
-        of an existing record last changed, so a merge decides a field both sides changed by that
-        field's own clock (per-field last-writer-wins), not by the record's."""
-        record_id = new.get("id")
-        path = self.path_of(collection, str(record_id))
-        if old is not None:
-            check_metadata(old, path)
-        else:
-            self._check_case_twin(path, listed)
-        if not same(new.get("conflicts"), (old or {}).get("conflicts")) and "conflicts" in new:
-            raise UsageError(
-                "conflicts: is written by the merge driver only; settle a conflict with "
-                "'gitstore resolve'",
-                path,
-            )
-        missing = object()
+        """``new`` with fresh metadata and validated: what a write of it puts on disk
+        (:func:`gitstore.versions.stamped`); a new record is checked for a case twin first."""
+        path = self.path_of(collection, str(new.get("id")))
         if old is None:
-            changed = list(new)
-        else:  # in the order of [*old, *new]: the clocks block keeps it
-            changed = [k for k, v in old.items() if not same(v, new.get(k, missing))]
-            changed += [k for k in new if k not in old]
-        # what the file held already was held by a file: only the changed values need a look
-        check_data({k: new[k] for k in changed if k in new}, path, self.config.max_depth)
-        now = next_clock((old or {}).get("last_modified"))
-        stamped = {k: v for k, v in new.items() if k not in META and k != "clocks"}
-        out: Record = {
-            "id": record_id,
-            "version": (old or {}).get("version", 0) + 1,
-            "last_modified": now,
-            "modified_by": self.actor,
-        } | stamped
-        if old is not None:
-            clocks = brought_back(old["clocks"], now) if isinstance(old.get("clocks"), dict) else {}
-            for key in changed:
-                if key not in META and key not in ("clocks", "conflicts"):
-                    clocks[key] = now
-            if clocks:
-                out["clocks"] = clocks
-        check_record(self.collection(collection), out, path)
-        return out
+            self._check_case_twin(path, listed)
+        return stamped(self.collection(collection), old, new, path, self.actor, self.config)
 
     def _check_case_twin(self, path: Path, listed: Names | None = None) -> None:
         """A new record may not differ from another only by case (:func:`spellings.no_twin`)."""
@@ -450,51 +411,6 @@ class Store:
             )
         return data
 
-    def _write(
-        self,
-        collection: str,
-        old_text: str | None,
-        old: Record | None,
-        new: Record,
-        held: Writing,
-        listed: Names | None = None,
-    ) -> Record:
-        """Write ``new`` over ``old`` under ``held`` (the record's lock, from :meth:`writing`),
-        which is let go of once the file is in place, before its directory fsync."""
-        if old is None:
-            with self._new_name(collection, str(new.get("id"))):
-                return self._write_now(collection, old_text, old, new, held, listed, early=False)
-        return self._write_now(collection, old_text, old, new, held, listed, early=True)
-
-    @contextmanager
-    def _new_name(self, collection: str, record_id: str) -> Iterator[None]:
-        """Held while a new record's case check and write are one step against a twin's:
-        ``T-x`` and ``T-X`` have two record locks, so they also take the lock of their one fold
-        (kept through the fsync: a new record is rare)."""
-        from gitstore.spellings import fold
-
-        with self.lock(f"{collection}/{fold(record_id)}.twin"):
-            yield
-
-    def _write_now(
-        self,
-        collection: str,
-        old_text: str | None,
-        old: Record | None,
-        new: Record,
-        held: Writing,
-        listed: Names | None,
-        *,
-        early: bool,
-    ) -> Record:
-        stamped = self.stamp(collection, old, new, listed=listed)
-        path = self.path_of(collection, stamped["id"])
-        data = self.render(collection, old_text, old, stamped)
-        remembered = copy_data(stamped)
-        held.replace(data, (remembered, self.config.max_depth), early=early)
-        self._remember(path, data.decode(), remembered)  # a parse memo: no lock needed
-        return stamped
-
     def put(self, collection: str, data: Record, *, expected_version: int | None = None) -> Record:
         """Write ``data`` as the whole record (metadata is managed); returns what was written."""
         return self._put(collection, data, expected_version)
@@ -511,7 +427,7 @@ class Store:
         with self.writing(f"{collection}/{record_id}.lock", path) as held:
             old_text, old = self._load(collection, record_id, held)
             check_version(old, expected_version, self.path_of(collection, record_id))
-            return self._write(collection, old_text, old, dict(data), held, listed)
+            return held.write(collection, old_text, old, dict(data), listed)
 
     @contextmanager
     def update(
@@ -546,7 +462,7 @@ class Store:
             if rec.get("id") != record_id:
                 raise UsageError(f"cannot change a record's id ({record_id} -> {rec.get('id')})")
             if old is None or not same(rec, old):
-                written = self._write(collection, old_text, old, rec, held)
+                written = held.write(collection, old_text, old, rec)
                 rec.clear()
                 rec.update(written)
 
@@ -561,7 +477,7 @@ class Store:
                 raise NotFound(f"no record {record_id} in {collection}", path)
             check_version(old, expected_version, path)
             tombstone = copy_data(old) | {"deleted": True}
-            return self._write(collection, old_text, old, tombstone, held)
+            return held.write(collection, old_text, old, tombstone)
 
     def put_text(
         self, collection: str, record_id: str, text: str, *, expected_version: int | None = None
@@ -574,26 +490,9 @@ class Store:
         with self.writing(f"{collection}/{record_id}.lock", path) as held:
             old: Record | None = copy_data(self._load(collection, record_id, held)[1])
             check_version(old, expected_version, path)
-            if old is not None:
-                if same(edited, old):
-                    return old
-                return self._put_text_now(collection, text, old, edited, held, path)
-            with self._new_name(collection, record_id):
-                return self._put_text_now(collection, text, old, edited, held, path)
-
-    def _put_text_now(
-        self,
-        collection: str,
-        text: str,
-        old: Record | None,
-        edited: Record,
-        held: Writing,
-        path: Path,
-    ) -> Record:
-        stamped = self.stamp(collection, old, edited)
-        data = self.check_size(rewrite(text, edited, stamped).encode(), path)
-        held.replace(data, None, early=old is not None)
-        return stamped
+            if old is not None and same(edited, old):
+                return old
+            return held.write_text(collection, text, old, edited)
 
     def add(self, collection: str, fields: Record, record_id: str | None = None) -> Record:
         """Create a record with the collection's defaults. Without an id it picks one (random by

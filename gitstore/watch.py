@@ -12,10 +12,11 @@ mtime is too recent to trust (a same-size rewrite within one timestamp tick: git
 problem, solved the same way); its bytes are then compared with the last ones read, so a file
 rewritten with the same content is no event.
 
-Every file is reached through :mod:`gitstore.fs` and :mod:`gitstore.folders`: a link is reported, never followed, and a FIFO
-is never opened. A file that cannot be read as a record is reported once per content as
-``invalid``, and only when the same bad bytes are seen on two scans. While git holds the index
-lock it is changing the working tree in place, so no scan is made then (see :meth:`Watcher.poll`).
+Every file is reached through :mod:`gitstore.fs` and :mod:`gitstore.folders`: a link is
+reported, never followed, and a FIFO is never opened. A file that cannot be read as a record is
+reported once per content as ``invalid``, and only when the same bad bytes are seen on two
+scans. While git holds the index lock it is changing the working tree in place, so no scan is
+made then (see :meth:`Watcher.poll`).
 The state each event is diffed against is kept in memory: at start, the working tree as it is,
 or with ``since``, the files of that commit, so the first scan reports what changed since then.
 
