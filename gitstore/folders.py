@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import array
 import contextlib
+import marshal
 import os
+import signal
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -99,29 +101,138 @@ def scan(
         raise ReadError(f"cannot list: {fs.reason(err)}", folder) from err
     try:
         own = os.fstat(fd)
-        names: list[str] = []
-        numbers = array.array("q")
-        keep, extend, lstat, fmt = names.append, numbers.extend, os.lstat, 0o170000  # S_IFMT
+        listed = []
         for name in os.listdir(fd):
-            if name.startswith(fs.TMP_PREFIX):
-                if temps is not None:
-                    temps.append(name)
-                continue
-            if known is not None and (given := known(name)) is not None:
-                keep(name)
-                extend(given)
-                continue
-            try:
-                st = lstat(name, dir_fd=fd)
-            except FileNotFoundError:
-                continue  # removed since the listing
-            keep(name)
-            extend((st.st_mode & fmt, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+            if not name.startswith(fs.TMP_PREFIX):
+                listed.append(name)
+            elif temps is not None:
+                temps.append(name)
+        names, numbers = _looked_at(fd, listed, known)
         return own, names, numbers
     except OSError as err:
         raise ReadError(f"cannot list: {fs.reason(err)}", folder) from err
     finally:
         os.close(fd)
+
+
+Known = Callable[[str], Sequence[int] | None] | None
+
+#: Fewer names than this are ``lstat``-ed in this process alone: forking costs more than the
+#: half of them it saves (~1 ms against ~1.5 µs a name).
+SPLIT_FROM = 16384
+
+
+def _looked_at(fd: int, names: list[str], known: Known) -> tuple[list[str], array.array[int]]:
+    """:func:`scan`'s names and numbers for ``names`` in the folder ``fd``. A big folder's
+    second half is looked at by a forked child meanwhile, when there is a core for it and this
+    process runs no other thread (a fork copies locks a thread may hold); the child only
+    ``lstat``-s and sends its numbers back. If it fails in any way, its half is done here."""
+    if len(names) < SPLIT_FROM or not _may_fork():
+        return _numbers(fd, names, known)
+    half = len(names) // 2
+    child = _Child(fd, names[half:], known)
+    try:
+        mine, numbers = _numbers(fd, names[:half], known)
+        theirs = child.result()
+    finally:
+        child.close()
+    if theirs is None:
+        theirs = _numbers(fd, names[half:], known)
+    mine += theirs[0]
+    numbers += theirs[1]
+    return mine, numbers
+
+
+def _may_fork() -> bool:
+    import threading
+
+    if threading.active_count() > 1 or not hasattr(os, "fork"):
+        return False
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(1)
+    return len(cores) > 1
+
+
+def _numbers(fd: int, names: list[str], known: Known) -> tuple[list[str], array.array[int]]:
+    """The names still there and their five numbers each (a name removed since the listing is
+    left out)."""
+    kept: list[str] = []
+    numbers = array.array("q")
+    keep, extend, lstat, fmt = kept.append, numbers.extend, os.lstat, 0o170000  # S_IFMT
+    for name in names:
+        if known is not None and (given := known(name)) is not None:
+            keep(name)
+            extend(given)
+            continue
+        try:
+            st = lstat(name, dir_fd=fd)
+        except FileNotFoundError:
+            continue  # removed since the listing
+        keep(name)
+        extend((st.st_mode & fmt, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    return kept, numbers
+
+
+class _Child:
+    """A forked process that runs :func:`_numbers` on ``names`` and sends back which of them it
+    left out and the numbers of the others (``marshal``: only this process reads them)."""
+
+    def __init__(self, fd: int, names: list[str], known: Known):
+        self.pid = 0
+        self.names = names
+        self.read, write = os.pipe()
+        try:
+            self.pid = os.fork()
+        except OSError:
+            os.close(write)
+            return
+        if self.pid == 0:  # the child: never returns
+            code = 1
+            try:
+                os.close(self.read)
+                kept, numbers = _numbers(fd, names, known)
+                there = set(kept) if len(kept) < len(names) else None
+                gone = (
+                    [i for i, n in enumerate(names) if n not in there] if there is not None else []
+                )
+                view = memoryview(marshal.dumps((gone, numbers.tobytes())))
+                while view:
+                    view = view[os.write(write, view) :]
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+
+    def result(self) -> tuple[list[str], array.array[int]] | None:
+        """What the child found, or None when it could not say (its half is then done here)."""
+        if self.pid == 0:
+            return None
+        chunks = []
+        while chunk := os.read(self.read, 1 << 20):
+            chunks.append(chunk)
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if status != 0:
+            return None
+        try:
+            gone, raw = marshal.loads(b"".join(chunks))
+            numbers = array.array("q")
+            numbers.frombytes(raw)
+        except (EOFError, ValueError, TypeError):
+            return None
+        skip = set(gone)
+        kept = [n for i, n in enumerate(self.names) if i not in skip] if skip else self.names
+        return (kept, numbers) if len(numbers) == 5 * len(kept) else None
+
+    def close(self) -> None:
+        """Reap a child not yet waited for (this process was interrupted) and close the pipe."""
+        if self.pid:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+        if self.read >= 0:
+            os.close(self.read)
+            self.read = -1
 
 
 def stat_entries(
