@@ -235,37 +235,6 @@ class _Child:
             self.read = -1
 
 
-def stat_entries(
-    folder: Path, root: Path | None = None, want: Callable[[str], bool] | None = None
-) -> dict[str, tuple[str, StatKey]]:
-    """``name -> (kind, stat key)`` for the entries of ``folder`` that ``want`` accepts (all by
-    default), as :func:`entries` finds them and ``lstat``-ed: a link is described, never
-    followed, and no file is opened (so a FIFO never blocks). Empty when the folder is missing."""
-    try:
-        fd = fs.enter(folder, root)
-        try:
-            found = {}
-            with os.scandir(fd) as listing:
-                for entry in listing:
-                    if want is not None and not want(entry.name):
-                        continue
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue  # replaced or removed while we listed: the next scan sees it
-                    key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-                    found[entry.name] = (_kind(entry), key)
-            return found
-        finally:
-            os.close(fd)
-    except FileNotFoundError:
-        return {}
-    except UnsafePath:
-        raise
-    except OSError as err:
-        raise ReadError(f"cannot list: {fs.reason(err)}", folder) from err
-
-
 def folder_stat(folder: Path, root: Path | None = None) -> os.stat_result:
     """The ``fstat`` of a folder reached without following links (FileNotFoundError if none)."""
     try:

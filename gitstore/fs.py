@@ -192,6 +192,40 @@ def read_stat(
     return data, st
 
 
+class Folder:
+    """Reads many files of one folder as :func:`read_bytes` reads each, the folder entered once
+    (at the first read) instead of once a file; :meth:`close` after."""
+
+    __slots__ = ("fd", "folder", "root")
+
+    def __init__(self, folder: Path, root: Path | None):
+        self.folder, self.root, self.fd = folder, root, -1
+
+    def read(self, name: str, limit: int = MAX_FILE_BYTES) -> bytes:
+        """The file ``name`` of the folder (a plain name, as a listing gives it)."""
+        path = self.folder / name
+        try:
+            step("read", path)
+            if self.fd < 0:
+                self.fd = enter(self.folder, self.root)
+            return _read_at(self.fd, name, path, limit, False)[0]
+        except (FileNotFoundError, UnsafePath, ReadError):
+            raise
+        except OSError as err:
+            raise ReadError(f"cannot read: {reason(err)}", path) from err
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
+
+    def __enter__(self) -> Folder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _read(
     path: str | Path, limit: int, root: Path | None, want_stat: bool, keep: list[int] | None
 ) -> tuple[bytes, os.stat_result | None]:

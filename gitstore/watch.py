@@ -26,8 +26,10 @@ event, for the later version. Each state is reported once; the last state is alw
 
 from __future__ import annotations
 
+import array
 import os
 import posixpath
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,6 +55,8 @@ DEFAULT_INTERVAL = 0.2
 RACY_NS = 2_000_000_000
 #: A folder is listed in full at least this often (s), for a file rewritten in place.
 FULL_SCAN = 2.0
+Found = tuple[str, "folders.StatKey"]  # an entry's kind (file, link, dir, other) and stat key
+
 #: How long (s) a git index lock holds scans back before it is taken for a crashed git's.
 LOCK_PATIENCE = 10.0
 
@@ -75,7 +79,7 @@ class _File:
 class _Listing:
     """One folder the watcher lists, the names in it it wants, and what it knows of them."""
 
-    __slots__ = ("checked", "files", "folder", "key", "problem", "racy", "want")
+    __slots__ = ("checked", "doubt", "files", "folder", "key", "listed", "problem", "racy", "want")
 
     def __init__(self, folder: str, want: Callable[[str], bool]) -> None:
         self.folder, self.want = folder, want
@@ -84,6 +88,15 @@ class _Listing:
         self.racy = True  # list it in full on the next scan, whatever its stat
         self.checked = -FULL_SCAN  # when it was last listed in full (monotonic seconds)
         self.problem: str | None = None  # why it could not be listed, as last reported
+        #: The last full listing (folders.scan's names and numbers) and the names in it whose
+        #: file is in doubt (too recent, unread, or changed since): the next listing's files are
+        #: looked at only where it differs from this one, and those in doubt (None: every file).
+        self.listed: Listed | None = None
+        self.doubt: frozenset[str] = frozenset()
+
+
+Listed = tuple[list[str], bytes]  # a folder's names and their lstat numbers (5 int64 a name)
+_WIDTH = 5 * 8  # bytes of numbers a name
 
 
 class Watcher:
@@ -192,38 +205,55 @@ class Watcher:
             unchanged = key is not None and key == lst.key and not lst.racy
             if unchanged and now - lst.checked < FULL_SCAN:
                 return []
-            entries = folders.stat_entries(path, self.root, lst.want) if key is not None else {}
+            listed = _listing(path, self.root) if key is not None else ([], b"")
         except GitStoreError as err:
             undo.append(_restorer(lst, _Listing.__slots__))
-            lst.key, lst.racy = None, True
+            lst.key, lst.racy, lst.listed = None, True, None
             if lst.problem == err.message:
                 return []
             lst.problem = err.message
             collection = self.folders.get(lst.folder)
             kind = "record" if lst.want is _record_name else "section"
             return [invalid_event(kind, "", collection, lst.folder or ".", err.message)]
+        if lst.listed == listed and not lst.doubt:  # no file changed, came or went
+            undo.append(_restorer(lst, ("checked", "key", "problem", "racy")))
+            lst.problem, lst.key, lst.checked = None, key, now
+            lst.racy = key is not None and key[2] >= started - RACY_NS
+            return []
         undo.append(_restorer(lst, _Listing.__slots__))
         lst.problem, lst.key, lst.checked = None, key, now
         lst.racy = key is not None and key[2] >= started - RACY_NS
+        looks, gone = _changes(lst.listed, listed, lst.doubt, lst.files)
+        names, numbers = listed[0], array.array("q")
+        numbers.frombytes(listed[1])
         events: list[Event] = []
-        for name in sorted(set(entries) | set(lst.files)):
-            rel = posixpath.join(lst.folder, name)
-            state = lst.files.get(name)
-            if name not in entries:
-                if state is not None:
-                    events += self._gone(rel, state)
-                    del lst.files[name]
-                continue
-            if state is None:
-                state = lst.files[name] = _File()
-            elif state.key != entries[name][1] or state.racy:
-                undo.append(_restorer(state, _File.__slots__))
-            events += self._check(rel, state, entries[name], started)
-            lst.racy = lst.racy or state.racy or state.key is None
+        doubt = []
+        with fs.Folder(path, self.root) as folder:
+            for name, i in sorted([(n, -1) for n in gone] + [(names[i], i) for i in looks]):
+                rel = posixpath.join(lst.folder, name)
+                state = lst.files.get(name)
+                if i < 0:
+                    if state is not None:
+                        events += self._gone(rel, state)
+                        del lst.files[name]
+                    continue
+                if not lst.want(name):
+                    continue
+                fmt, size, mtime, ctime, ino = numbers[5 * i : 5 * i + 5]
+                found = (_KINDS.get(fmt, "other"), (ino, size, mtime, ctime))
+                if state is None:
+                    state = lst.files[name] = _File()
+                elif state.key != found[1] or state.racy:
+                    undo.append(_restorer(state, _File.__slots__))
+                events += self._check(rel, state, found, started, folder)
+                if state.racy or state.key != found[1]:
+                    doubt.append(name)
+        lst.listed, lst.doubt = listed, frozenset(doubt)
+        lst.racy = lst.racy or bool(doubt)
         return events
 
     def _check(
-        self, rel: str, state: _File, found: tuple[str, folders.StatKey], started: int
+        self, rel: str, state: _File, found: Found, started: int, folder: fs.Folder
     ) -> list[Event]:
         """The events of one listed file, read again only when its stat says it may differ."""
         kind, key = found
@@ -237,7 +267,7 @@ class Watcher:
             }.get(kind, "is not a regular file (a FIFO, socket or device)")
             return self._unreadable(rel, state, why)
         try:
-            raw = fs.read_bytes(self.root / rel, self._limit(rel), root=self.root)
+            raw = folder.read(posixpath.basename(rel), self._limit(rel))
         except FileNotFoundError:
             return []  # removed since the listing: the next scan says so
         except GitStoreError as err:
@@ -254,6 +284,10 @@ class Watcher:
     # ------------------------------------------------------------ one file's events
 
     def _read(self, rel: str, state: _File, raw: bytes) -> list[Event]:
+        if self.quiet:  # the starting point: parsed when first needed (see _good)
+            state.seen = state.good = raw
+            state.data = state.pending = state.problem = None
+            return []
         try:
             new = self._parse(rel, raw)
         except (GitStoreError, UnicodeDecodeError) as err:
@@ -264,10 +298,12 @@ class Watcher:
             state.seen, state.pending = raw, None
             return self._unreadable(rel, state, why, reset=False)
         old = self._good(rel, state)
-        state.seen, state.good, state.data = raw, raw, new
+        state.seen, state.good = raw, raw
         state.pending = state.problem = None
         if rel == self.roadmap_path:
+            state.data = new  # one file, costly to parse: kept
             return section_events(rel, old or {}, new)
+        state.data = None  # parsed again if it changes again: no parse of every record kept
         found = record_event(self._collection(rel), rel, old, new)
         return [found] if found is not None else []
 
@@ -326,6 +362,53 @@ def _restorer(obj: object, slots: tuple[str, ...]) -> Callable[[], None]:
             setattr(obj, k, v)
 
     return restore
+
+
+def _listing(path: Path, root: Path) -> tuple[list[str], bytes]:
+    """The folder's names and their ``lstat`` numbers (:func:`gitstore.folders.scan`; temp
+    files left out), as one value two listings compare by."""
+    _, names, numbers = folders.scan(path, root)
+    return names, numbers.tobytes()
+
+
+_KINDS = {stat.S_IFREG: "file", stat.S_IFLNK: "link", stat.S_IFDIR: "dir"}
+
+
+def _changes(
+    before: Listed | None, now: Listed, doubt: frozenset[str], known: dict[str, _File]
+) -> tuple[list[int], list[str]]:
+    """Where listing ``now`` differs from ``before``: the places in it of the names to look at
+    (new, changed numbers, or in ``doubt``), and the names gone (of ``before``, or of the files
+    ``known`` when there is no listing before)."""
+    names, raw = now
+    if before is None:
+        there = set(names)
+        return list(range(len(names))), [n for n in known if n not in there]
+    old_names, old_raw = before
+    if old_names == names:  # same names in the same order: only the numbers may differ
+        looks = _differing(old_raw, raw, 0, len(raw))
+        if doubt:
+            looks = sorted(set(looks) | {i for i, n in enumerate(names) if n in doubt})
+        return looks, []
+    old = {n: i for i, n in enumerate(old_names)}
+    looks = []
+    for i, name in enumerate(names):
+        j = old.pop(name, None)
+        w = _WIDTH
+        if j is None or name in doubt or raw[w * i : w * i + w] != old_raw[w * j : w * j + w]:
+            looks.append(i)
+    return looks, list(old)
+
+
+def _differing(a: bytes, b: bytes, start: int, end: int) -> list[int]:
+    """The names (places) whose numbers differ between ``a`` and ``b`` in ``[start, end)``:
+    halved until found, so a few changes among 100,000 names cost a few dozen ``memcmp``."""
+    if a[start:end] == b[start:end]:
+        return []
+    if end - start <= _WIDTH:
+        return [start // _WIDTH]
+    middle = start + (end - start) // (2 * _WIDTH) * _WIDTH
+    return _differing(a, b, start, middle) + _differing(a, b, middle, end)
 
 
 def _record_name(name: str) -> bool:
