@@ -1,9 +1,11 @@
-"""Watch benchmark: latency from a write to its JSON line, and the cost of one idle scan.
+"""Watch benchmark: latency from a write to its JSON line, and what scans cost by store size.
 
-Run: python bench/watch.py [--writes 200] [--records 1000]. Prints figures; asserts nothing
-(docs/performance.md). Each write starts after a random pause (so writes do not line up with
-the scans) and is timed from the moment ``Store.put`` returned to the moment the line of a real
-``gitstore watch`` subprocess arrived on its stdout.
+Run: python bench/watch.py [--writes 200] [--records 1000] [--scan-sizes 1000,10000,100000].
+Prints figures; asserts nothing (docs/performance.md). Each write starts after a random pause
+(so writes do not line up with the scans) and is timed from the moment ``Store.put`` returned to
+the moment the line of a real ``gitstore watch`` subprocess arrived on its stdout. The scans are
+measured in a watcher process of their own per size: its starting scan (and peak memory), the
+full listing made every 2 s, and an idle scan.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -18,10 +22,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from gitstore import Store
 from gitstore.initialize import init_store
 from gitstore.watch import Watcher
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from index import build  # a bench script beside this one
 
 
 def pct(values: list[float], q: float) -> float:
@@ -82,22 +90,47 @@ def latency(store: Store, writes: int, interval: float) -> list[float]:
     return samples
 
 
-def idle_scan(store: Store, runs: int = 30) -> list[float]:
-    watcher = Watcher(store)
+def measure(root: Path) -> None:
+    """In this process: the watcher's starting scan, a full scan and an idle one, as JSON."""
+    watcher_started = time.perf_counter()
+    watcher = Watcher(Store.open(root))
+    first = time.perf_counter() - watcher_started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     time.sleep(2.1)  # past the window in which a recent file is read again whatever its stat
-    times = []
-    for _ in range(runs):
+    full, idle = [], []
+    for _ in range(5):
+        for listing in watcher.listings:
+            listing.checked = -1e9  # due for its full listing (every FULL_SCAN seconds)
         t = time.perf_counter()
         watcher.poll()
-        times.append(time.perf_counter() - t)
-    return times
+        full.append(time.perf_counter() - t)
+    for _ in range(30):
+        t = time.perf_counter()
+        watcher.poll()
+        idle.append(time.perf_counter() - t)
+    print(json.dumps({"first": first, "peak": peak, "full": full, "idle": idle}))
+
+
+def scans(root: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure", str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--writes", type=int, default=200)
     parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--scan-sizes", default="1000,10000,100000")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:
+        measure(Path(args.measure))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         store = make_store(Path(tmp) / "store", args.records)
         print(f"store: {args.records} records; {args.writes} timed writes per interval")
@@ -107,17 +140,18 @@ def main() -> None:
                 f"watch --interval {interval}: write -> line median {statistics.median(got) * 1e3:.0f} ms, "
                 f"p95 {pct(got, 0.95) * 1e3:.0f} ms, max {max(got) * 1e3:.0f} ms"
             )
-        for records in (args.records, 10 * args.records):
-            if records != args.records:
-                bigger = make_store(Path(tmp) / f"store{records}", records)
-            else:
-                bigger = Store.open(store.root)
-            scans = idle_scan(bigger)
-            count = len(bigger.ids("tasks"))
+        print("scans of a store at rest (a watcher in its own process; full: every 2 s):")
+        for records in (int(n) for n in args.scan_sizes.split(",") if n):
+            root = Path(tmp) / f"scan{records}"
+            build(root, records)
+            got = scans(root)
             print(
-                f"idle scan of {count} records: median {statistics.median(scans) * 1e3:.1f} ms, "
-                f"max {max(scans) * 1e3:.1f} ms"
+                f"  {records:>7} records: starting scan {got['first']:.2f} s "
+                f"(peak {got['peak']:.0f} MiB), full scan median "
+                f"{statistics.median(got['full']) * 1e3:.0f} ms, idle scan median "
+                f"{statistics.median(got['idle']) * 1e3:.1f} ms"
             )
+            shutil.rmtree(root)
 
 
 if __name__ == "__main__":
