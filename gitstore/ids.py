@@ -75,8 +75,7 @@ def new_id(coll: Collection, names: Iterable[str]) -> str:
     ``<id>.yaml``. Nothing is read or sorted: at 100,000 records this is one pass over the
     names for a sequential id, and a set of them for a random one."""
     if effective_mode(coll) == "sequential":
-        # a name starting with '.' is a temp file or no id at all (ids never start so)
-        return coll.next_id({n[:-5] for n in names if n[-5:] == ".yaml" and n[:1] != "."})
+        return coll.next_id(names)  # a temp name starts with '.', never with an id prefix
     listed = names if isinstance(names, (set, frozenset)) else set(names)
     return random_id(coll, listed.__contains__)
 

@@ -67,6 +67,16 @@ def test_sequential_ids_when_asked(store_dir: Path) -> None:
     store.put("tasks", {"id": "T-7", "title": "x"})
     store.put("tasks", {"id": "T-k3x9q2", "title": "a random one is skipped"})
     assert store.add("tasks", {"title": "y"})["id"] == "T-8"
+    folder = store_dir / "records/tasks"
+    for name in (
+        "T-\u00b2\u00b3.yaml",
+        "T-\u0663\u0663.yaml",
+        "T-0042.yaml",
+        "T-99.txt",
+        ".T-98.yaml",
+    ):
+        (folder / name).write_text("not a record\n")  # superscript and Arabic-Indic digits too
+    assert store.add("tasks", {"title": "z"})["id"] == "T-43"  # 0042 is 42; the others no ids
 
 
 def test_an_older_digits_only_pattern_keeps_sequential_ids(store_dir: Path) -> None:
