@@ -7,18 +7,22 @@ that would need a dependency (``watchdog``) and still a polling fallback for net
 container file systems. A folder whose stat did not change had no file created, removed or
 renamed in it (every gitstore write renames, every git checkout creates), so it is skipped; each
 folder is still listed in full every ``FULL_SCAN`` seconds, for a file rewritten in place. A
-listed file is read only when its ``lstat`` key (inode, size, mtime, ctime) changed, or while its
-mtime is too recent to trust (a same-size rewrite within one timestamp tick: git's "racy clean"
-problem, solved the same way); its bytes are then compared with the last ones read, so a file
-rewritten with the same content is no event.
+listing (names and ``lstat`` numbers) is compared with the folder's last one, and a file is read
+only when it is new, its numbers (inode, size, mtime, ctime) changed, or it is in doubt: its
+mtime too recent to trust (a same-size rewrite within one timestamp tick: git's "racy clean"
+problem, solved the same way) or its last read failed. Its bytes are then compared with the last
+ones read, so a file rewritten with the same content is no event. At 100,000 records an
+unchanged full listing costs about what the listing does, not a look at each file.
 
 Every file is reached through :mod:`gitstore.fs` and :mod:`gitstore.folders`: a link is
 reported, never followed, and a FIFO is never opened. A file that cannot be read as a record is
 reported once per content as ``invalid``, and only when the same bad bytes are seen on two
 scans. While git holds the index lock it is changing the working tree in place, so no scan is
 made then (see :meth:`Watcher.poll`).
-The state each event is diffed against is kept in memory: at start, the working tree as it is,
-or with ``since``, the files of that commit, so the first scan reports what changed since then.
+
+The state each event is diffed against is kept in memory as each file's bytes (parsed when an
+event needs them, never every record's parse at once): at start, the working tree as it is, or
+with ``since``, the files of that commit, so the first scan reports what changed since then.
 
 A polling watcher sees states, not writes: two writes of one record between two scans are one
 event, for the later version. Each state is reported once; the last state is always reported.
@@ -198,7 +202,8 @@ class Watcher:
     ) -> list[Event]:
         """A folder whose stat did not change has had no file created, removed or renamed into
         it (every gitstore write and every git checkout does one of those): it is skipped, but
-        listed in full every FULL_SCAN seconds for a file rewritten in place."""
+        listed in full every FULL_SCAN seconds for a file rewritten in place. Of a listing, only
+        the files where it differs from the last one, and those in doubt, are looked at."""
         path = self.root / lst.folder
         try:
             key = folders.folder_key(path, self.root)
