@@ -117,6 +117,9 @@ def scan(
 
 Known = Callable[[str], Sequence[int] | None] | None
 
+#: The signals held off across a fork (see :meth:`_Child.start`).
+_DEFERRED = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
 #: Fewer names than this are ``lstat``-ed in this process alone: forking costs more than the
 #: half of them it saves (~1 ms against ~1.5 µs a name).
 SPLIT_FROM = 16384
@@ -130,8 +133,9 @@ def _looked_at(fd: int, names: list[str], known: Known) -> tuple[list[str], arra
     if len(names) < SPLIT_FROM or not _may_fork():
         return _numbers(fd, names, known)
     half = len(names) // 2
-    child = _Child(fd, names[half:], known)
+    child = _Child(names[half:])
     try:
+        child.start(fd, known)
         mine, numbers = _numbers(fd, names[:half], known)
         theirs = child.result()
     finally:
@@ -176,31 +180,46 @@ class _Child:
     """A forked process that runs :func:`_numbers` on ``names`` and sends back which of them it
     left out and the numbers of the others (``marshal``: only this process reads them)."""
 
-    def __init__(self, fd: int, names: list[str], known: Known):
+    def __init__(self, names: list[str]):
         self.pid = 0
         self.names = names
-        self.read, write = os.pipe()
+        self.read = -1
+
+    def start(self, fd: int, known: Known) -> None:
+        """Fork it (or, when there is no pipe or no fork, leave its half to this process). Ctrl-C
+        and the like are held off across the fork: one landing in the child before its ``try``
+        would unwind its parent's frames there (unlocking its parent's locks)."""
         try:
-            self.pid = os.fork()
+            self.read, write = os.pipe()
         except OSError:
-            os.close(write)
             return
-        if self.pid == 0:  # the child: never returns
-            code = 1
+        mine = _DEFERRED - signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+        try:
             try:
-                os.close(self.read)
-                kept, numbers = _numbers(fd, names, known)
-                there = set(kept) if len(kept) < len(names) else None
-                gone = (
-                    [i for i, n in enumerate(names) if n not in there] if there is not None else []
-                )
-                view = memoryview(marshal.dumps((gone, numbers.tobytes())))
-                while view:
-                    view = view[os.write(write, view) :]
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write)
+                self.pid = os.fork()
+            except OSError:
+                return
+            if self.pid == 0:  # the child: never returns
+                code = 1
+                try:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, mine)
+                    os.close(self.read)
+                    kept, numbers = _numbers(fd, self.names, known)
+                    there = set(kept) if len(kept) < len(self.names) else None
+                    gone = (
+                        [i for i, n in enumerate(self.names) if n not in there]
+                        if there is not None
+                        else []
+                    )
+                    view = memoryview(marshal.dumps((gone, numbers.tobytes())))
+                    while view:
+                        view = view[os.write(write, view) :]
+                    code = 0
+                finally:
+                    os._exit(code)
+        finally:  # this process (the child never gets here)
+            os.close(write)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, mine)  # one held off is raised here
 
     def result(self) -> tuple[list[str], array.array[int]] | None:
         """What the child found, or None when it could not say (its half is then done here)."""

@@ -177,3 +177,68 @@ def test_no_fork_while_another_thread_runs() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+def open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_ctrl_c_just_after_the_fork_never_runs_the_callers_code_in_the_child(
+    fd: int, split: list[int], here: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C reaches the whole process group: landing in the child before it is inside its own
+    try, the KeyboardInterrupt must not unwind through its parent's frames (releasing its parent's
+    locks, removing its temp files): the child exits, and its half is done here."""
+    parent, escaped, forking = os.getpid(), tmp_path / "escaped", os.fork
+
+    def fork() -> int:
+        pid = forking()
+        if pid == 0:
+            os.kill(os.getpid(), signal.SIGINT)  # delivered at the first chance it gets
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    names = sorted(os.listdir(fd))
+    try:
+        kept, numbers = folders._looked_at(fd, names, None)
+    except BaseException:
+        if os.getpid() != parent:
+            escaped.touch()
+            os._exit(0)
+        raise
+    assert not escaped.exists(), "the child ran its parent's code after Ctrl-C"
+    assert here == [len(names) // 2, len(names) - len(names) // 2]
+    here.clear()
+    assert (kept, list(numbers)) == alone(fd, names)
+
+
+def test_ctrl_c_just_after_the_fork_in_this_process_still_reaps_the_child(
+    fd: int, split: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forking, before = os.fork, open_fds()
+
+    def fork() -> int:
+        pid = forking()
+        if pid:
+            os.kill(os.getpid(), signal.SIGINT)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    with pytest.raises(KeyboardInterrupt):
+        folders._looked_at(fd, sorted(os.listdir(fd)), None)
+    assert split and all(gone(pid) for pid in split)
+    assert open_fds() == before, "the pipe was left open"
+
+
+def test_no_pipe_for_the_child_leaves_it_all_to_this_process(
+    fd: int, split: list[int], here: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_pipe() -> tuple[int, int]:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(os, "pipe", no_pipe)
+    names = sorted(os.listdir(fd))
+    kept, numbers = folders._looked_at(fd, names, None)
+    assert not split and here == [len(names) // 2, len(names) - len(names) // 2]
+    here.clear()
+    assert (kept, list(numbers)) == alone(fd, names)
