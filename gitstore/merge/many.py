@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import subprocess
 import threading
 from collections import deque
@@ -162,6 +163,8 @@ def _windows(
 
 
 _context: Context | None = None
+#: The signals held off while the workers are forked (see :func:`_pool`).
+_DEFERRED = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 
 def _pool(context: Context, count: int) -> ProcessPoolExecutor | None:
@@ -182,16 +185,29 @@ def _pool(context: Context, count: int) -> ProcessPoolExecutor | None:
         initializer=_start,
         initargs=(context,),
     )
+    held = _DEFERRED - signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
     try:
-        pool.submit(os.getpid).result()
+        try:  # held off while it forks: one landing in a fork hook here would be lost
+            first = pool.submit(os.getpid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+        first.result()
     except BrokenProcessPool:
         pool.shutdown(wait=True)
         return None  # workers that cannot start: decide here instead
+    except BaseException:  # Ctrl-C meanwhile: no worker outlives the merge
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     return pool
 
 
 def _start(context: Context) -> None:
+    """A worker's start: Ctrl-C or SIGTERM (to the whole process group) ends it quietly, and
+    this process says what happened (not a traceback, or "gitstore: terminated", from each)."""
     global _context
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFERRED)  # held off while it was forked
     _context = context
 
 
