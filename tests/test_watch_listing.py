@@ -1,6 +1,7 @@
 """The watcher looks only at files where a folder's listing differs from the last one (and at those
 in doubt): a differential test against a watcher that looks at every file of every listing, over
-random writes, in-place rewrites with the old mtime put back, bad files, deletes and renames."""
+random writes, in-place rewrites with the old mtime put back, bad files, deletes and renames, two
+files swapped, files replaced by links, FIFOs and folders, and the folder itself by a link."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ OPS = st.lists(
         st.tuples(st.just("bad"), IDS, st.just("")),
         st.tuples(st.just("rm"), IDS, st.just("")),
         st.tuples(st.just("mv"), IDS, st.sampled_from(["T-9", "T-1", "notes.txt"])),
+        st.tuples(st.just("swap"), IDS, st.sampled_from(["1", "2", "3"])),
+        st.tuples(st.sampled_from(["link", "fifo", "dir"]), IDS, st.just("")),
+        st.tuples(st.just("folder"), st.just(0), st.just("")),
         st.tuples(st.just("poll"), st.just(0), st.just("")),
         st.tuples(st.just("full"), st.just(0), st.just("")),
     ),
@@ -52,26 +56,52 @@ def aged(path: Path) -> None:
 
 
 def apply(store: Store, op: str, i: int, arg: str) -> None:
+    with contextlib.suppress(OSError):  # a rename over a folder, say: the state is what it is
+        change(store, op, i, arg)
+
+
+def change(store: Store, op: str, i: int, arg: str) -> None:
     folder = store.root / "records/tasks"
     path = folder / f"T-{i}.yaml"
     if op == "put":
         with contextlib.suppress(GitStoreError):  # over a bad file: refused, nothing written
             store.put("tasks", {"id": f"T-{i}", "title": f"t{arg}"})
         aged(path)
-    elif op == "inplace" and path.exists():
+    elif op == "inplace" and path.is_file() and not path.is_symlink():
         st = path.stat()
         text = path.read_text().replace("title: ", f"title: {arg}", 1)
         with open(path, "r+") as handle:  # the same inode, rewritten in place
             handle.write(text)
             handle.truncate()
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # the old mtime back
-    elif op == "bad":
+    elif op == "bad" and not path.is_symlink() and (path.is_file() or not path.exists()):
         path.write_bytes(b"id: [\n")
         aged(path)
-    elif op == "rm" and path.exists():
+    elif op == "rm" and path.is_dir() and not path.is_symlink():
+        path.rmdir()
+    elif op == "rm" and (path.exists() or path.is_symlink()):
         path.unlink()
     elif op == "mv" and path.exists():
         path.rename(folder / (arg if "." in arg else f"{arg}.yaml"))
+    elif op == "swap" and path.exists() and (other := folder / f"T-{arg}.yaml").exists():
+        path.rename(folder / "swapping")
+        other.rename(path)
+        (folder / "swapping").rename(other)
+    elif op in ("link", "fifo", "dir") and not path.exists() and not path.is_symlink():
+        if op == "link":
+            path.symlink_to("T-1.yaml")  # reported, never followed
+        elif op == "fifo":
+            os.mkfifo(path)  # reported, never opened
+        else:
+            path.mkdir()
+    elif op == "folder":  # the folder swapped for a link to it, or back
+        real = folder.with_name("tasks-real")
+        if folder.is_symlink():
+            folder.unlink()
+            real.rename(folder)
+        else:
+            folder.rename(real)
+            folder.symlink_to("tasks-real")
 
 
 def full(watcher: Watcher) -> None:
@@ -106,7 +136,14 @@ def test_looking_at_what_changed_gives_what_looking_at_everything_gives(
                 full(everything)
             else:
                 apply(store, op, i, arg)
+        if (root / "records/tasks").is_symlink():
+            apply(store, "folder", 0, "")  # the folder back: its files are known again
         full(diffing)
         full(everything)
         both()
         both()
+        fresh = Watcher(store)  # what the files hold now: what the watcher must know of them
+        for known, now in zip(diffing.listings, fresh.listings, strict=True):
+            assert {n: f.seen for n, f in known.files.items()} == {
+                n: f.seen for n, f in now.files.items()
+            }
