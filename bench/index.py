@@ -141,6 +141,8 @@ def main() -> None:
             rows.append((n, built, git_status, first, warm, files, cold_status, warm_status))
             rows[-1] += (files_status, add, after)
             report(rows[-1])
+            if n == max(sizes):
+                by_matches(root, n, runs)
     print()
     print(
         "| records | git status | list --where (index, warm) | without index | first use |"
@@ -151,6 +153,26 @@ def main() -> None:
         print(
             f"| {n:,} | {gs:.2f} s | {warm:.2f} s ({warm / gs:.1f}×) | {fmt(files)} | "
             f"{first:.1f} s | {ws:.2f} s ({ws / gs:.1f}×) | {fmt(fst)} | {add * 1e3:.0f} ms |"
+        )
+
+
+def by_matches(root: Path, n: int, runs: int) -> None:
+    """``list --where`` as the matches grow (1 %, 33 %, 66 % of the records), warm, the output
+    as JSON Lines: the time grows far slower than the matches (the listing is the fixed part)."""
+    timed(root, gitstore("list", "tasks"))  # the index sees the adds above
+    print(f"  list --where by matches ({n} records, --format jsonl, warm):")
+    base: tuple[int, float] | None = None
+    for value in ("doing", "todo", "done"):
+        argv = gitstore("list", "tasks", "--where", f"status={value}", "--format", "jsonl")
+        count = (
+            len(subprocess.run(argv, cwd=root, env=ENV, capture_output=True).stdout.split(b"\n"))
+            - 1
+        )
+        took = median(root, argv, runs)
+        base = base or (count, took)
+        print(
+            f"    status={value:<6} {count:>6} matches: {took:.3f} s "
+            f"({count / base[0]:.0f}x the matches, {took / base[1]:.1f}x the time)"
         )
 
 

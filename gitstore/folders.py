@@ -93,12 +93,7 @@ def scan(
     are then not looked at. Temp files of writes in flight are left out (their names go to
     ``temps``, for a sweep that need not list the folder again). Raises FileNotFoundError when
     the folder does not exist; a folder below ``root`` that is a link is refused."""
-    try:
-        fd = fs.enter(folder, root)
-    except (FileNotFoundError, UnsafePath):
-        raise
-    except OSError as err:
-        raise ReadError(f"cannot list: {fs.reason(err)}", folder) from err
+    fd = _entered(folder, root, "cannot list")
     try:
         own = os.fstat(fd)
         listed = []
@@ -256,16 +251,21 @@ class _Child:
 
 def folder_stat(folder: Path, root: Path | None = None) -> os.stat_result:
     """The ``fstat`` of a folder reached without following links (FileNotFoundError if none)."""
-    try:
-        fd = fs.enter(folder, root)
-    except (FileNotFoundError, UnsafePath):
-        raise
-    except OSError as err:
-        raise ReadError(f"cannot open the folder: {fs.reason(err)}", folder) from err
+    fd = _entered(folder, root, "cannot open the folder")
     try:
         return os.fstat(fd)
     finally:
         os.close(fd)
+
+
+def _entered(folder: Path, root: Path | None, failed: str) -> int:
+    """:func:`gitstore.fs.enter`, any other ``OSError`` than a missing folder as a ReadError."""
+    try:
+        return fs.enter(folder, root)
+    except (FileNotFoundError, UnsafePath):
+        raise
+    except OSError as err:
+        raise ReadError(f"{failed}: {fs.reason(err)}", folder) from err
 
 
 def listed(folder: Path, root: Path | None, temps: list[str]) -> tuple[os.stat_result, list[str]]:

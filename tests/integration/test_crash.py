@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gitstore import GitStoreError, Store, folders, fs
-from gitstore import store as store_module
+from gitstore import GitStoreError, Store, folders, fs, versions
 from gitstore.initialize import init_store
 from gitstore.record import loads
 from gitstore.statedir import state_dir
@@ -133,7 +132,7 @@ def test_crash_and_io_error_at_every_step(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(
-        store_module, "next_clock", lambda previous=None: "2026-11-23T00:00:00.000000Z"
+        versions, "next_clock", lambda previous=None: "2026-11-23T00:00:00.000000Z"
     )
     cases = 0
     outcomes: dict[str, int] = {"old": 0, "new": 0}
