@@ -131,9 +131,7 @@ def test_crash_and_io_error_at_every_step(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(
-        versions, "next_clock", lambda previous=None: "2026-11-23T00:00:00.000000Z"
-    )
+    monkeypatch.setattr(versions, "next_clock", lambda previous=None: "2026-11-23T00:00:00.000000Z")
     cases = 0
     outcomes: dict[str, int] = {"old": 0, "new": 0}
     old = snapshot(template)
