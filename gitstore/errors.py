@@ -70,6 +70,14 @@ class UsageError(GitStoreError):
     code = "usage"
 
 
+class Interrupted(GitStoreError):
+    """What the CLI says of a Ctrl-C: "interrupted", and what was left half done when the
+    interrupted step says so (the text of its ``KeyboardInterrupt``)."""
+
+    exit_code = 130
+    code = "interrupted"
+
+
 class NotAStore(GitStoreError):
     exit_code = 5
     code = "not_a_store"

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else 1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # outside a command (inside one: cli.common.handled says it)
         print("gitstore: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -185,6 +185,10 @@ def handled(st: State, *, edit: bool = False, commit: bool = False) -> Iterator[
         _fail(st, GitStoreError(reason(err), err.filename))
     except RecursionError:
         _fail(st, UsageError("a value is nested too deeply"))
+    except KeyboardInterrupt as err:
+        from gitstore.errors import Interrupted
+
+        _fail(st, Interrupted(f"interrupted; {err}" if str(err) else "interrupted"))
 
 
 def usage_failure(message: str, command: str, args: list[str]) -> int:

@@ -225,7 +225,13 @@ def _bulk(places: plumbing.Places, layout: _Layout, revision: str, commit: bool)
     report = Report(revision, "bulk", output=_filtered(output, set(todo)))
     with plumbing.scratch_dir() as scratch:
         context = many.Context(top, parser, Path(scratch))
-        merged = many.merge_all(context, layout.root, layout.prefix, todo, stages)
+        try:
+            merged = many.merge_all(context, layout.root, layout.prefix, todo, stages)
+        except KeyboardInterrupt as err:  # Ctrl-C: say what it left
+            raise KeyboardInterrupt(
+                f"the merge of {revision} is left in progress, its store files unmerged: "
+                "'git merge --abort' undoes it"
+            ) from err
     resolved = merged.resolved
     report.merged, report.notes = merged.count, merged.notes
     report.conflicts = sorted(set(stages) - resolved)

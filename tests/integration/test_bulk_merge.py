@@ -655,6 +655,8 @@ def test_ctrl_c_stops_a_merge_and_leaves_no_process_behind(
     assert left == "", f"processes left behind: {left}"
     assert done.returncode == 130, out + err
     assert "Traceback" not in err, err
+    if (repo / ".git/MERGE_HEAD").exists():  # it says so, and how to undo it
+        assert "left in progress" in err and "git merge --abort" in err, (out, err)
     assert (
         run_git(repo, "merge", "--abort").returncode == 0 or not (repo / ".git/MERGE_HEAD").exists()
     )
