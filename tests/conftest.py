@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,12 @@ settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+# Ctrl-C as from a terminal, also when the run was started in the background: a shell starts a
+# background job with SIGINT ignored, which every process a test starts would inherit (and the
+# tests that press Ctrl-C would then see nothing). Python's own handler is not inherited by a
+# program a test runs: it starts with SIGINT at its default again.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

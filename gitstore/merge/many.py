@@ -206,7 +206,8 @@ def _start(context: Context) -> None:
     this process says what happened (not a traceback, or "gitstore: terminated", from each)."""
     global _context
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored by the caller: still so
+            signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFERRED)  # held off while it was forked
     _context = context
 
