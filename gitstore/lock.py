@@ -40,8 +40,19 @@ DEFAULT_TIMEOUT = 10.0
 
 # Lock files stay open per thread: opening one costs as much as the lock itself. Per thread,
 # because flock() locks belong to an open file description, so two threads sharing one fd would
-# not exclude each other; and forgotten in a forked child, which must not share its parent's.
+# not exclude each other; closed when the thread ends (a daemon's short-lived threads would
+# each leave up to 256 open otherwise); and dropped in a forked child, which must not share its
+# parent's (closing the child's copies leaves the parent's locks as they are).
 _open_fds = threading.local()
+
+
+class _Open(dict[Path, int]):
+    """One thread's open lock files, closed when the thread's locals go."""
+
+    def __del__(self) -> None:
+        for fd in self.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _forget_fds() -> None:
@@ -63,9 +74,9 @@ def _held() -> set[Path]:
 
 def _lock_fd(path: Path) -> int:
     try:
-        fds: dict[Path, int] = _open_fds.fds
+        fds: _Open = _open_fds.fds
     except AttributeError:
-        fds = _open_fds.fds = {}
+        fds = _open_fds.fds = _Open()
     fd = fds.get(path)
     if fd is None:
         try:

@@ -3,9 +3,11 @@ while a lock is marked taken or given back (deterministic: the signal is sent fr
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +128,31 @@ def test_signals_blocked_before_stay_blocked_and_no_others_are_left_blocked(
         assert signal.SIGINT not in now and signal.SIGTERM not in now
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def test_a_thread_that_ends_leaves_no_lock_file_open(tmp_path: Path) -> None:
+    """Each thread keeps its lock files open for the next lock; a daemon's short-lived threads
+    must not each leave theirs open for good."""
+
+    def open_here() -> set[str]:
+        found = set()
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                found.add(os.readlink(f"/proc/self/fd/{fd}"))
+        return found
+
+    paths = [tmp_path / f"r{i}.lock" for i in range(5)]
+    wanted, while_alive = {str(p) for p in paths}, []
+
+    def locks() -> None:
+        for path in paths:
+            with FileLock(path):
+                pass
+        while_alive.append(wanted <= open_here())  # kept open while the thread lives
+
+    for _ in range(3):
+        thread = threading.Thread(target=locks)
+        thread.start()
+        thread.join()
+    assert while_alive == [True, True, True]
+    assert not wanted & open_here()
